@@ -1,0 +1,1 @@
+"""HipGenerator agent: CLI, settings and LLM backends."""

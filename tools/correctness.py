@@ -1,0 +1,121 @@
+"""Where correctness is decided: one candidate output against one reference output."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from tools.results import TrialCheck
+
+# (atol, rtol); the relative L2 bound equals atol. Per dtype, so lowered precision cannot hide.
+TOLERANCES: dict[torch.dtype, tuple[float, float]] = {
+    torch.float64: (1e-6, 1e-6),
+    torch.float32: (1e-4, 1e-4),
+    torch.float16: (1e-2, 1e-2),
+    torch.bfloat16: (1e-2, 1e-2),
+}
+
+
+def tolerance_for(dtype: torch.dtype, override: tuple[float, float] | None = None) -> tuple[float, float]:
+    return override or TOLERANCES.get(dtype, (1e-4, 1e-4))
+
+
+def _flatten(out) -> list:
+    if isinstance(out, (list, tuple)):
+        return [x for o in out for x in _flatten(o)]
+    return [out]
+
+
+def compare(candidate, reference, tol: tuple[float, float] | None = None) -> TrialCheck:
+    """Every output tensor must have the reference's exact shape and dtype, no non-finite value the
+    reference lacks, pass allclose, and have a relative L2 error under tolerance (so an all-zero or
+    constant output cannot pass an elementwise test on a near-zero reference)."""
+    cands, refs = _flatten(candidate), _flatten(reference)
+    if len(cands) != len(refs):
+        return TrialCheck(trial=0, passed=False, candidate_first=False,
+                          problem=f"returned {len(cands)} output(s), the reference returns {len(refs)}")
+    worst = TrialCheck(trial=0, passed=True, candidate_first=False, max_abs_err=0.0, max_rel_err=0.0, rel_l2_err=0.0)
+    for i, (c, r) in enumerate(zip(cands, refs)):
+        label = f"output {i}" if len(refs) > 1 else "output"
+        res = _compare_one(c, r, label, tol)
+        if not res.passed:
+            return res
+        worst.max_abs_err = max(worst.max_abs_err or 0.0, res.max_abs_err or 0.0)
+        worst.max_rel_err = max(worst.max_rel_err or 0.0, res.max_rel_err or 0.0)
+        worst.rel_l2_err = max(worst.rel_l2_err or 0.0, res.rel_l2_err or 0.0)
+        worst.where = worst.where or res.where
+    return worst
+
+
+def _compare_one(c, r, label: str, tol) -> TrialCheck:
+    fail = lambda msg, **kw: TrialCheck(trial=0, passed=False, candidate_first=False, problem=f"{label}: {msg}", **kw)
+    if not isinstance(r, torch.Tensor):
+        if isinstance(c, torch.Tensor) and c.numel() == 1:
+            c = c.item()
+        if not isinstance(c, (int, float, bool)):
+            return fail(f"is {type(c).__name__}, the reference returns {type(r).__name__}")
+        ok = math.isclose(float(c), float(r), rel_tol=1e-4, abs_tol=1e-4)
+        return TrialCheck(trial=0, passed=ok, candidate_first=False, max_abs_err=abs(float(c) - float(r)),
+                          problem="" if ok else f"{label}: {c} != {r}")
+    if not isinstance(c, torch.Tensor):
+        return fail(f"is {type(c).__name__}, expected a tensor")
+    if tuple(c.shape) != tuple(r.shape):
+        return fail(f"shape {tuple(c.shape)}, expected {tuple(r.shape)}")
+    if c.dtype != r.dtype:
+        return fail(f"dtype {c.dtype}, expected {r.dtype} (precision may not be lowered)")
+    if c.device != r.device:
+        return fail(f"on {c.device}, expected {r.device}")
+    atol, rtol = tolerance_for(r.dtype, tol)
+    if r.numel() == 0:
+        return TrialCheck(trial=0, passed=True, candidate_first=False)
+    cf, rf = c.detach().float(), r.detach().float()
+    c_bad, r_bad = ~torch.isfinite(cf), ~torch.isfinite(rf)
+    if bool((c_bad & ~r_bad).any()):
+        n = int((c_bad & ~r_bad).sum())
+        idx = _unravel(int(torch.nonzero((c_bad & ~r_bad).flatten())[0]), r.shape)
+        return fail(f"{n} NaN/Inf value(s) where the reference is finite, first at {idx}")
+    same_bad = c_bad & r_bad
+    cf = torch.where(same_bad, torch.zeros_like(cf), cf)
+    rf = torch.where(same_bad, torch.zeros_like(rf), rf)
+    diff = (cf - rf).abs()
+    flat = int(torch.argmax(diff))
+    max_abs = float(diff.flatten()[flat])
+    rel = diff / rf.abs().clamp_min(1e-12)
+    max_rel = float(rel.max())
+    where = f"at {_unravel(flat, r.shape)}: got {float(cf.flatten()[flat]):.6g}, expected {float(rf.flatten()[flat]):.6g}"
+    ref_norm = float(torch.linalg.vector_norm(rf, dtype=torch.float64))
+    err_norm = float(torch.linalg.vector_norm(cf - rf, dtype=torch.float64))
+    if ref_norm > 0:
+        rel_l2 = err_norm / ref_norm
+        l2_ok = rel_l2 <= atol
+    else:
+        rel_l2 = err_norm
+        l2_ok = err_norm <= atol * math.sqrt(r.numel())
+    n_bad = int((diff > atol + rtol * rf.abs()).sum())
+    kw = dict(max_abs_err=max_abs, max_rel_err=max_rel, rel_l2_err=rel_l2, where=where)
+    if n_bad:
+        return fail(f"{n_bad} of {r.numel()} elements outside atol={atol:g} rtol={rtol:g}; worst {where}", **kw)
+    if not l2_ok:
+        return fail(f"relative L2 error {rel_l2:.3g} above {atol:g}", **kw)
+    return TrialCheck(trial=0, passed=True, candidate_first=False, **kw)
+
+
+def _unravel(flat: int, shape) -> tuple[int, ...]:
+    idx = []
+    for dim in reversed(tuple(shape)):
+        idx.append(flat % dim)
+        flat //= dim
+    return tuple(reversed(idx))
+
+
+def snapshot(tensors) -> list:
+    """Copies of the inputs, to prove afterwards that the candidate left them alone."""
+    return [t.clone() if isinstance(t, torch.Tensor) else t for t in tensors]
+
+
+def modified_inputs(before: list, after: list) -> list[int]:
+    changed = []
+    for i, (b, a) in enumerate(zip(before, after)):
+        if isinstance(b, torch.Tensor) and not torch.equal(b, a):
+            changed.append(i)
+    return changed

@@ -1,0 +1,21 @@
+"""The few exceptions that reach a user. Each carries one sentence: what is wrong and what to do."""
+
+
+class UserError(Exception):
+    """A mistake or missing piece on the user's side; the CLI prints the message, never a traceback."""
+
+
+class DatasetError(UserError):
+    pass
+
+
+class ConfigError(UserError):
+    pass
+
+
+class BackendError(UserError):
+    pass
+
+
+class PlatformError(UserError):
+    pass

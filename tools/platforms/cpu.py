@@ -1,0 +1,52 @@
+"""The cpu platform: C++ through g++, timed with perf_counter. It exists so the whole loop runs in CI
+and on laptops; same worker, same rules."""
+from __future__ import annotations
+
+import os
+import platform as _platform
+import shutil
+from typing import Callable
+
+from tools.errors import PlatformError
+from tools.platforms.base import Platform
+
+
+class CpuPlatform(Platform):
+    name = "cpu"
+    device_type = "cpu"
+    language = "C++"
+
+    def check_available(self) -> None:
+        cxx = os.environ.get("CXX", "c++")
+        if not shutil.which(cxx) and not shutil.which("g++"):
+            raise PlatformError("No C++ compiler found: install g++ (e.g. apt-get install g++) or set CXX.")
+
+    def make_flush(self) -> Callable[[], None]:
+        import torch
+
+        # Larger than any desktop or server last-level cache slice a single core sees.
+        buf = torch.empty(64 << 20, dtype=torch.uint8)
+
+        def flush() -> None:
+            buf.fill_(1)
+
+        return flush
+
+    def describe(self) -> dict:
+        return {"platform": "cpu", "device_name": _platform.processor() or _platform.machine(),
+                "arch": _platform.machine(), "cores": os.cpu_count()}
+
+    def free_memory_bytes(self) -> int:
+        try:
+            pages = os.sysconf("SC_AVPHYS_PAGES")
+            return int(pages * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError):
+            return 4 << 30
+
+    def poison_free_memory(self, nbytes: int) -> None:
+        import torch
+
+        if nbytes > 0:
+            t = torch.empty(nbytes, dtype=torch.uint8)
+            t.fill_(0xFF)
+            del t

@@ -1,0 +1,115 @@
+"""The cuda platform: CUDA C++ through nvcc, CUDA events, L2 flush, torch.profiler kernels."""
+from __future__ import annotations
+
+import os
+import shutil
+from typing import Callable
+
+from tools.errors import PlatformError
+from tools.platforms.base import Platform
+
+
+def normalise_cuda_arch(arch: str) -> str:
+    """'sm_90a', '90a', '9.0a' and 'compute_90' all become torch's TORCH_CUDA_ARCH_LIST form '9.0a'."""
+    a = arch.strip().lower().removeprefix("sm_").removeprefix("compute_")
+    if "." in a:
+        return a
+    suffix = a[-1] if a and a[-1].isalpha() else ""
+    digits = a[:-1] if suffix else a
+    if not digits.isdigit() or len(digits) < 2:
+        raise PlatformError(f"Unrecognised CUDA arch '{arch}': use a form like sm_90 or sm_90a.")
+    return f"{digits[:-1]}.{digits[-1]}{suffix}"
+
+
+class CudaPlatform(Platform):
+    name = "cuda"
+    device_type = "cuda"
+    language = "CUDA C++"
+    flush_min_bytes = 256 << 20
+
+    def check_available(self) -> None:
+        import torch
+
+        if not torch.version.cuda:
+            raise PlatformError("This torch build has no CUDA support: install a CUDA build of torch, or use --platform cpu.")
+        if torch.cuda.device_count() == 0:
+            raise PlatformError("No NVIDIA GPU is visible (torch.cuda.device_count() is 0): check the driver and CUDA_VISIBLE_DEVICES, or use --platform cpu.")
+        self._check_compiler()
+
+    def _check_compiler(self) -> None:
+        from torch.utils.cpp_extension import CUDA_HOME
+
+        nvcc = os.path.join(CUDA_HOME, "bin", "nvcc") if CUDA_HOME else shutil.which("nvcc")
+        if not nvcc or not os.path.exists(nvcc):
+            raise PlatformError("nvcc was not found: install the CUDA toolkit or set CUDA_HOME to it.")
+
+    def build_env(self, arch: str | None) -> dict[str, str]:
+        return {"TORCH_CUDA_ARCH_LIST": normalise_cuda_arch(arch)} if arch else {}
+
+    def visible_devices_env(self, index: int | None) -> dict[str, str]:
+        return {} if index is None else {"CUDA_VISIBLE_DEVICES": str(index)}
+
+    # ---- worker side ----
+    def synchronize(self) -> None:
+        import torch
+
+        torch.cuda.synchronize()
+
+    def make_flush(self) -> Callable[[], None]:
+        import torch
+
+        l2 = getattr(torch.cuda.get_device_properties(0), "L2_cache_size", 0)
+        buf = torch.empty(max(self.flush_min_bytes, 4 * l2) // 4, dtype=torch.int32, device="cuda")
+
+        def flush() -> None:
+            buf.zero_()
+
+        return flush
+
+    def time_ms(self, fn, flush) -> float:
+        import torch
+
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        flush()
+        torch.cuda.synchronize()
+        start.record()
+        out = fn()
+        # A device-wide sync before the end event: work a candidate put on other streams is counted.
+        torch.cuda.synchronize()
+        end.record()
+        end.synchronize()
+        del out
+        return start.elapsed_time(end)
+
+    def describe(self) -> dict:
+        import torch
+
+        p = torch.cuda.get_device_properties(0)
+        return {"platform": self.name, "device_name": p.name, "arch": f"sm_{p.major}{p.minor}",
+                "capability": f"{p.major}.{p.minor}", "multiprocessors": p.multi_processor_count,
+                "l2_bytes": getattr(p, "L2_cache_size", 0), "memory_bytes": p.total_memory,
+                "torch": torch.__version__, "cuda": torch.version.cuda}
+
+    def profiler_activities(self) -> list:
+        from torch.profiler import ProfilerActivity
+
+        return [ProfilerActivity.CPU, ProfilerActivity.CUDA]
+
+    def free_memory_bytes(self) -> int:
+        import torch
+
+        free, _ = torch.cuda.mem_get_info()
+        return int(free)
+
+    def poison_free_memory(self, nbytes: int) -> None:
+        import torch
+
+        # Hand cached blocks back, then take them (and fresh pages) as one NaN-filled block that the
+        # caching allocator will split for the candidate's next allocations.
+        torch.cuda.empty_cache()
+        nbytes = min(nbytes, int(torch.cuda.mem_get_info()[0] * 0.8))
+        if nbytes > 0:
+            t = torch.empty(nbytes, dtype=torch.uint8, device="cuda")
+            t.fill_(0xFF)
+            del t

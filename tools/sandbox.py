@@ -1,0 +1,145 @@
+"""Runs one worker process: fresh, in its own process group, with a scrubbed environment, a wall-clock
+limit per phase, and results read from a private pipe. Whatever the candidate does, this returns."""
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from tools.protocol import WorkerRequest
+
+# Only what a compiler and the GPU runtime need. Keys, tokens and credentials never reach a candidate.
+_PASS_ENV = {"PATH", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TZ", "CUDA_HOME", "CUDA_PATH", "ROCM_HOME", "ROCM_PATH",
+             "HIP_PATH", "HIP_PLATFORM", "LD_LIBRARY_PATH", "LIBRARY_PATH", "CPATH", "CC", "CXX", "MAX_JOBS",
+             "TORCH_CUDA_ARCH_LIST", "PYTORCH_ROCM_ARCH", "PYTORCH_NVCC", "CUDA_VISIBLE_DEVICES",
+             "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES", "HIPKITTENS_ROOT", "NCCL_NVLS_ENABLE",
+             "TORCH_SYMM_MEM_DISABLE_MULTICAST", "NVSHMEM_DISABLE_NVLS", "OMP_NUM_THREADS", "PYTHONPATH",
+             "VIRTUAL_ENV", "CONDA_PREFIX", "NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES"}
+_SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL", "AUTH")
+
+
+def scrubbed_env(extra: dict[str, str], home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k in _PASS_ENV and not any(m in k.upper() for m in _SECRET_MARKERS)}
+    env.update(extra)
+    env.update({"HOME": str(home), "TMPDIR": str(home), "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"})
+    return env
+
+
+class WorkerOutcome(BaseModel):
+    records: list[dict] = Field(default_factory=list)
+    finished: bool = False                 # the worker reported "done" or "fail"
+    timed_out_phase: str | None = None
+    timeout_s: float | None = None
+    returncode: int | None = None
+    log_tail: str = ""
+    wall_seconds: float = 0.0
+
+
+def run_worker(req: WorkerRequest, *, env: dict[str, str], workdir: Path, timeouts: dict[str, float],
+               log_limit: int = 3000) -> WorkerOutcome:
+    workdir.mkdir(parents=True, exist_ok=True)
+    log_path = workdir / "worker.log"
+    r_fd, w_fd = os.pipe()
+    req = req.model_copy(update={"channel_fd": w_fd})
+    t_start = time.monotonic()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "tools.worker"], stdin=subprocess.PIPE, stdout=log,
+                                stderr=subprocess.STDOUT, env=env, cwd=workdir, pass_fds=(w_fd,),
+                                start_new_session=True)
+    os.close(w_fd)
+    out = WorkerOutcome()
+    try:
+        try:
+            proc.stdin.write(req.model_dump_json().encode())
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        _pump(proc, r_fd, out, timeouts)
+    finally:
+        os.close(r_fd)
+        _kill_group(proc)
+    out.returncode = proc.returncode
+    out.wall_seconds = time.monotonic() - t_start
+    out.log_tail = _tail(log_path, log_limit)
+    return out
+
+
+def _pump(proc: subprocess.Popen, r_fd: int, out: WorkerOutcome, timeouts: dict[str, float]) -> None:
+    buf = b""
+    phase, phase_start = "setup", time.monotonic()
+    eof = False
+    while True:
+        limit = timeouts.get(phase, timeouts.get("default", 300.0))
+        if time.monotonic() - phase_start > limit:
+            out.timed_out_phase, out.timeout_s = phase, limit
+            return
+        if eof:
+            if proc.poll() is not None:
+                return
+            time.sleep(0.05)
+            continue
+        ready, _, _ = select.select([r_fd], [], [], 0.2)
+        if not ready:
+            if proc.poll() is not None and not select.select([r_fd], [], [], 0)[0]:
+                return
+            continue
+        chunk = os.read(r_fd, 1 << 16)
+        if not chunk:
+            eof = True
+            continue
+        buf += chunk
+        *lines, buf = buf.split(b"\n")
+        for line in lines:
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if not isinstance(rec, dict):
+                continue
+            out.records.append(rec)
+            if rec.get("event") == "start":
+                phase, phase_start = str(rec.get("phase")), time.monotonic()
+            elif rec.get("event") in ("done", "fail"):
+                out.finished = True
+                return
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _tail(path: Path, limit: int) -> str:
+    try:
+        data = path.read_bytes()[-limit:]
+    except OSError:
+        return ""
+    return data.decode("utf-8", "replace")
+
+
+def describe_exit(returncode: int | None) -> str:
+    if returncode is None:
+        return "the worker did not exit"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        hint = {"SIGSEGV": " (segmentation fault)", "SIGKILL": " (killed, possibly out of memory)",
+                "SIGABRT": " (aborted)", "SIGBUS": " (bus error)", "SIGFPE": " (arithmetic fault)"}.get(name, "")
+        return f"the worker died with {name}{hint}"
+    return f"the worker exited with code {returncode} before reporting a result"

@@ -1,0 +1,39 @@
+"""The speed-of-light floor: the least time any kernel could take for the problem on this device,
+from the reference's FLOPs and the fewest bytes it must move."""
+from __future__ import annotations
+
+import torch
+
+from tools.platforms.base import Peaks
+
+
+def tensor_bytes(obj) -> int:
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, (list, tuple)):
+        return sum(tensor_bytes(o) for o in obj)
+    return 0
+
+
+def count_flops(fn) -> tuple[float, object]:
+    """FLOPs of the matrix-like ops (matmul, conv, attention) fn runs, and fn's output."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        out = fn()
+    return float(counter.get_total_flops()), out
+
+
+def main_dtype(tensors) -> str:
+    for t in tensors:
+        if isinstance(t, torch.Tensor) and t.is_floating_point():
+            return str(t.dtype).removeprefix("torch.")
+    return "float32"
+
+
+def floor_ms(flops: float, min_bytes: float, peaks: Peaks | None, dtype: str) -> tuple[float | None, str | None]:
+    if peaks is None:
+        return None, None
+    t_compute = flops / peaks.flops_for(dtype)
+    t_memory = min_bytes / peaks.bytes_per_s
+    return max(t_compute, t_memory) * 1e3, ("compute" if t_compute > t_memory else "memory")

@@ -1,0 +1,310 @@
+"""The worker: runs in a fresh process per evaluation, loads the reference and the candidate, and runs
+the requested phases (build, check, profile, time), reporting each on the private channel.
+
+Started by tools.sandbox as `python -m tools.worker`, with the request on stdin. Everything here
+assumes the candidate is hostile: it gets its own input copies, poisoned memory, fresh seeds it
+cannot see, and the process ends with os._exit so no candidate hook runs after the verdict."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import sys
+import time
+import traceback
+import types
+
+from tools.protocol import WorkerRequest
+
+
+class Channel:
+    def __init__(self, fd: int):
+        self._fd = fd
+
+    def send(self, **record) -> None:
+        data = (json.dumps(record, default=str) + "\n").encode()
+        while data:
+            n = os.write(self._fd, data)
+            data = data[n:]
+
+
+class PhaseFailure(Exception):
+    def __init__(self, status: str, reason: str, **data):
+        super().__init__(reason)
+        self.status, self.reason, self.data = status, reason, data
+
+
+def _load_module(path: str, name: str) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_SRC_LINE = [(re.compile(r"cuda\.cu\((\d+)\)"), "cuda", 3), (re.compile(r"cuda\.cu:(\d+)"), "cuda", 3),
+             (re.compile(r"hip\.hip:(\d+)"), "cuda", 3), (re.compile(r"main\.cpp:(\d+)"), "cpp", 1)]
+
+
+def trim_build_errors(text: str, limit: int = 4000) -> str:
+    """Keep the compiler's first errors, with line numbers turned into lines of the candidate's
+    cuda_sources / cpp_sources (load_inline prepends a few #include lines)."""
+    for rx, which, offset in _SRC_LINE:
+        text = rx.sub(lambda m: f"{which}_sources line {max(1, int(m.group(1)) - offset)}", text)
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    first_err = next((i for i, ln in enumerate(lines) if re.search(r"\berror\b", ln, re.I)), 0)
+    picked = lines[max(0, first_err - 2):]
+    keep = [ln for ln in picked if not ln.startswith(("[", "FAILED:", "ninja: build stopped"))
+            and "-DTORCH_EXTENSION_NAME" not in ln]
+    out = "\n".join(keep or lines)
+    return out if len(out) <= limit else out[:limit] + "\n... (truncated)"
+
+
+class Worker:
+    def __init__(self, req: WorkerRequest, channel: Channel):
+        import torch
+
+        from tools.platforms import get_platform
+
+        self.req, self.ch, self.torch = req, channel, torch
+        self.platform = get_platform(req.platform)
+        self.device = self.platform.device()
+        self.reference = _load_module(req.problem_path, "reference_problem")
+        self.candidate = None
+        self.ref_model = self.cand_model = None
+        self.flops = self.min_bytes = None
+        self.dtype = "float32"
+
+    # ---- helpers ----
+    def sync(self):
+        self.platform.synchronize()
+
+    def make_inputs(self, seed: int) -> list:
+        torch = self.torch
+        torch.manual_seed(seed)
+        with torch.device(self.device):
+            inputs = list(self.reference.get_inputs())
+        return [x.to(self.device) if isinstance(x, torch.Tensor) else x for x in inputs]
+
+    def clone(self, inputs: list) -> list:
+        return [x.clone() if isinstance(x, self.torch.Tensor) else x for x in inputs]
+
+    def models(self):
+        if self.ref_model is None:
+            torch = self.torch
+            torch.manual_seed(self.req.init_seed)
+            init = list(self.reference.get_init_inputs())
+            torch.manual_seed(self.req.init_seed)
+            self.ref_model = self.reference.Model(*init).to(self.device)
+            if self.candidate is not None:
+                torch.manual_seed(self.req.init_seed)
+                try:
+                    self.cand_model = self.candidate.ModelNew(*init).to(self.device)
+                except Exception as e:  # noqa: BLE001 - the candidate's constructor is untrusted code
+                    raise PhaseFailure("crashed", f"ModelNew(*get_init_inputs()) raised {_exc_line(e)}")
+                self._align_parameters()
+        return self.ref_model, self.cand_model
+
+    def _align_parameters(self):
+        """Where ModelNew declares exactly the reference's parameters, give it the reference's values:
+        seeded construction usually matches already, but declaration order must not matter."""
+        ref_sd, cand_sd = self.ref_model.state_dict(), self.cand_model.state_dict()
+        if ref_sd.keys() == cand_sd.keys() and all(ref_sd[k].shape == cand_sd[k].shape for k in ref_sd):
+            self.cand_model.load_state_dict(ref_sd)
+
+    # ---- phases ----
+    def build(self) -> dict:
+        ext_dir = os.environ.get("TORCH_EXTENSIONS_DIR", "")
+        cached = bool(ext_dir) and os.path.exists(os.path.join(ext_dir, ".built"))
+        t0 = time.perf_counter()
+        try:
+            self.candidate = _load_module(self.req.candidate_path, "candidate_kernel")
+        except Exception as e:  # noqa: BLE001
+            text = f"{type(e).__name__}: {e}"
+            if not isinstance(e, SyntaxError) and "Error building extension" not in text:
+                text += "\n" + "".join(traceback.format_exception(e)[-3:])
+            raise PhaseFailure("build_error", "build failed", build={"ok": False, "seconds": time.perf_counter() - t0,
+                                                                    "errors": trim_build_errors(text)})
+        seconds = time.perf_counter() - t0
+        model_new = getattr(self.candidate, "ModelNew", None)
+        if model_new is None or not isinstance(model_new, type) or not issubclass(model_new, self.torch.nn.Module):
+            raise PhaseFailure("build_error", "the file defines no ModelNew(nn.Module) class",
+                               build={"ok": True, "seconds": seconds})
+        if issubclass(model_new, self.reference.Model) or any(b.__name__ == "Model" for b in model_new.__mro__):
+            raise PhaseFailure("static_error", "ModelNew inherits from the reference Model",
+                               build={"ok": True, "seconds": seconds})
+        if ext_dir:
+            open(os.path.join(ext_dir, ".built"), "w").close()
+        return {"ok": True, "seconds": seconds, "cached": cached}
+
+    def check(self) -> dict:
+        from tools.correctness import compare, modified_inputs, snapshot
+        from tools.speed_of_light import count_flops, main_dtype, tensor_bytes
+
+        torch = self.torch
+        ref, cand = self.models()
+        trials, t0 = [], time.perf_counter()
+        for i, seed in enumerate(self.req.check_seeds):
+            inputs = self.make_inputs(seed)
+            pristine = snapshot(inputs)
+            cand_in = self.clone(inputs)
+            cand_first = i % 2 == 1
+            with torch.no_grad():
+                if cand_first:
+                    out_c = self._run_candidate(cand_in, poison_bytes=tensor_bytes(inputs) * 2)
+                    out_r = ref(*self.clone(inputs))
+                else:
+                    if self.flops is None:
+                        self.flops, out_r = count_flops(lambda: ref(*self.clone(inputs)))
+                        self.dtype = main_dtype(inputs)
+                        params = sum(tensor_bytes(p) for p in ref.parameters())
+                        self.min_bytes = float(tensor_bytes(inputs) + tensor_bytes(out_r) + params)
+                    else:
+                        out_r = ref(*self.clone(inputs))
+                    self.sync()
+                    out_c = self._run_candidate(cand_in, poison_bytes=tensor_bytes(out_r) * 4 + (64 << 20))
+            self.sync()
+            result = compare(out_c, out_r, self.req.tolerance)
+            result.trial, result.candidate_first = i, cand_first
+            changed = modified_inputs(pristine, cand_in)
+            if changed and result.passed:
+                result.passed = False
+                result.problem = f"input(s) {changed} were modified in place; inputs are read-only"
+            trials.append(result.model_dump())
+            del out_c, out_r, inputs, pristine, cand_in
+            if not result.passed:
+                break
+        passed = bool(trials) and all(t["passed"] for t in trials) and len(trials) == len(self.req.check_seeds)
+        info = {"passed": passed, "trials": trials, "seconds": time.perf_counter() - t0}
+        if not passed:
+            bad = next(t for t in trials if not t["passed"])
+            order = "candidate ran first" if bad["candidate_first"] else "reference ran first"
+            raise PhaseFailure("incorrect", f"trial {bad['trial'] + 1}/{len(self.req.check_seeds)} ({order}): {bad['problem']}",
+                               check=info)
+        return info
+
+    def _run_candidate(self, inputs: list, poison_bytes: int):
+        self.platform.poison_free_memory(poison_bytes)
+        try:
+            out = self.cand_model(*inputs)
+            self.sync()
+        except Exception as e:  # noqa: BLE001
+            raise PhaseFailure("crashed", f"ModelNew.forward raised {_exc_line(e)}")
+        return out
+
+    def profile(self) -> dict:
+        from tools.device_peaks import peaks_for
+        from tools.profiling import mark_own, run_profiled
+        from tools.speed_of_light import floor_ms
+
+        torch = self.torch
+        ref, cand = self.models()
+        inputs = self.make_inputs(self.req.timing_seed)
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            cand(*self.clone(inputs))
+            self.sync()
+            w0 = time.perf_counter()
+            records = run_profiled(self.platform, lambda: cand(*inputs), repeats=3)
+            wall_us = (time.perf_counter() - w0) * 1e6
+            ref_records = run_profiled(self.platform, lambda: ref(*inputs), repeats=1)
+        if self.platform.device_type == "cpu":
+            aten_us = sum(r.total_us for r in records)
+            own_share = max(0.0, 1.0 - aten_us / max(wall_us, 1.0))
+        else:
+            own_share = mark_own(records, self.req.kernel_names)
+        info = {"kernels": [r.model_dump() for r in records[:12]], "own_share": own_share,
+                "reference_kernels": [r.model_dump() for r in ref_records[:6]],
+                "flops": self.flops, "min_bytes": self.min_bytes}
+        desc = self.platform.describe()
+        if self.flops is not None:
+            info["floor_ms"], info["bound"] = floor_ms(self.flops, self.min_bytes, peaks_for(desc.get("device_name", ""), desc.get("arch", "")), self.dtype)
+        info["seconds"] = time.perf_counter() - t0
+        if self.platform.device_type != "cpu" and self.req.kernel_names and records and own_share == 0.0:
+            libs = ", ".join(r.name.split("(")[0][:60] for r in records[:3])
+            raise PhaseFailure("rejected", f"none of the kernels in your source ran ({', '.join(self.req.kernel_names)}); "
+                               f"the device time went to {libs}", profile=info)
+        return info
+
+    def time(self) -> dict:
+        from tools.speed_of_light import tensor_bytes
+        from tools.timing import interleaved
+
+        torch = self.torch
+        ref, cand = self.models()
+        base = self.make_inputs(self.req.timing_seed)
+        per_set = max(tensor_bytes(base), 1)
+        n_sets = int(max(1, min(3, self.platform.free_memory_bytes() * 0.25 // per_set)))
+        sets = [base] + [self.clone(base) for _ in range(n_sets - 1)]
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            r, c = interleaved(self.platform, lambda x: ref(*x), lambda x: cand(*x), sets, warmup=self.req.warmup,
+                               budget_s=self.req.time_budget_s, min_trials=self.req.min_timing_trials,
+                               max_trials=self.req.max_timing_trials)
+        return {"reference": r.model_dump(), "candidate": c.model_dump(), "speedup": r.median_ms / c.median_ms,
+                "seconds": time.perf_counter() - t0}
+
+    def baseline(self) -> dict:
+        """The reference alone: its time and its speed-of-light floor, for read_reference."""
+        from tools.device_peaks import peaks_for
+        from tools.speed_of_light import count_flops, floor_ms, main_dtype, tensor_bytes
+        from tools.timing import interleaved
+
+        torch = self.torch
+        ref, _ = self.models()
+        inputs = self.make_inputs(self.req.timing_seed)
+        with torch.no_grad():
+            flops, out = count_flops(lambda: ref(*inputs))
+            min_bytes = float(tensor_bytes(inputs) + tensor_bytes(out) + sum(tensor_bytes(p) for p in ref.parameters()))
+            del out
+            r, _ = interleaved(self.platform, lambda x: ref(*x), lambda x: ref(*x), [inputs], warmup=2,
+                               budget_s=self.req.time_budget_s / 2, min_trials=5, max_trials=50)
+        desc = self.platform.describe()
+        floor, bound = floor_ms(flops, min_bytes, peaks_for(desc.get("device_name", ""), desc.get("arch", "")), main_dtype(inputs))
+        shapes = [f"{tuple(x.shape)} {str(x.dtype).removeprefix('torch.')}" if isinstance(x, torch.Tensor) else repr(x) for x in inputs]
+        return {"reference": r.model_dump(), "flops": flops, "min_bytes": min_bytes, "floor_ms": floor, "bound": bound,
+                "inputs": shapes, "device": desc}
+
+
+def _exc_line(e: BaseException) -> str:
+    msg = str(e).strip().splitlines()
+    first = msg[0] if msg else ""
+    return f"{type(e).__name__}: {first[:400]}"
+
+
+def probe() -> dict:
+    from tools.platforms import get_platform
+
+    req_platform = sys.argv[2] if len(sys.argv) > 2 else None
+    return get_platform(req_platform).describe()
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--probe":
+        print(json.dumps(probe()))
+        sys.stdout.flush()
+        os._exit(0)
+    req = WorkerRequest.model_validate_json(sys.stdin.read())
+    sys.stdin.close()
+    ch = Channel(req.channel_fd)
+    phase = "setup"
+    try:
+        w = Worker(req, ch)
+        for phase in req.phases:
+            ch.send(event="start", phase=phase, t=time.time())
+            data = getattr(w, phase)()
+            ch.send(event="end", phase=phase, data=data)
+        ch.send(event="done")
+    except PhaseFailure as f:
+        ch.send(event="fail", phase=phase, status=f.status, reason=f.reason, data=f.data)
+    except BaseException as e:  # noqa: BLE001 - any escape from candidate code is a failed evaluation
+        ch.send(event="fail", phase=phase, status="crashed", reason=f"{phase} failed: {_exc_line(e)}",
+                data={"traceback": traceback.format_exc()[-3000:]})
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
