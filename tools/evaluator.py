@@ -24,7 +24,7 @@ from tools.protocol import WorkerRequest
 from tools.results import BuildInfo, CheckInfo, EvalResult, ProfileInfo, Status, TimingInfo
 from tools.sandbox import WorkerOutcome, describe_exit, run_worker, scrubbed_env
 from tools.source_extract import extract_sources
-from tools.static_check import check_source, format_violations
+from tools.static_check import check_source
 
 UPTO = {"build": ["build"], "check": ["build", "check"], "profile": ["build", "check", "profile", "time"]}
 
@@ -147,7 +147,7 @@ class Evaluator:
         base = dict(source_hash=h, platform=self.platform.name)
         violations = check_source(source, self.platform.name, problem.banned_ops)
         if violations:
-            return EvalResult(status=Status.static_error, reason=format_violations(violations).splitlines()[0],
+            return EvalResult(status=Status.static_error, reason=f"source rules: {violations[0]}",
                               violations=violations, **base)
         extracted = extract_sources(source)
         cand_dir = self.cache_dir / "candidates"

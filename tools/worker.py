@@ -43,8 +43,8 @@ def _load_module(path: str, name: str) -> types.ModuleType:
     return module
 
 
-_SRC_LINE = [(re.compile(r"cuda\.cu\((\d+)\)"), "cuda", 3), (re.compile(r"cuda\.cu:(\d+)"), "cuda", 3),
-             (re.compile(r"hip\.hip:(\d+)"), "cuda", 3), (re.compile(r"main\.cpp:(\d+)"), "cpp", 1)]
+_SRC_LINE = [(re.compile(r"\S*cuda\.cu\((\d+)\)"), "cuda", 3), (re.compile(r"\S*cuda\.cu:(\d+)"), "cuda", 3),
+             (re.compile(r"\S*hip\.hip:(\d+)"), "cuda", 3), (re.compile(r"\S*main\.cpp:(\d+)"), "cpp", 1)]
 
 
 def trim_build_errors(text: str, limit: int = 4000) -> str:
@@ -52,6 +52,7 @@ def trim_build_errors(text: str, limit: int = 4000) -> str:
     cuda_sources / cpp_sources (load_inline prepends a few #include lines)."""
     for rx, which, offset in _SRC_LINE:
         text = rx.sub(lambda m: f"{which}_sources line {max(1, int(m.group(1)) - offset)}", text)
+    text = re.sub(r"\S*/(main\.cpp|cuda\.cu|hip\.hip)\b", r"\1", text)
     lines = [ln for ln in text.splitlines() if ln.strip()]
     first_err = next((i for i, ln in enumerate(lines) if re.search(r"\berror\b", ln, re.I)), 0)
     picked = lines[max(0, first_err - 2):]
@@ -69,6 +70,7 @@ class Worker:
 
         self.req, self.ch, self.torch = req, channel, torch
         self.platform = get_platform(req.platform)
+        self.platform.prepare()
         self.device = self.platform.device()
         self.reference = _load_module(req.problem_path, "reference_problem")
         self.candidate = None

@@ -36,6 +36,9 @@ class Platform:
         return {}
 
     # ---- worker side ----
+    def prepare(self) -> None:
+        """Called once in the worker before anything runs."""
+
     def device(self):
         import torch
 

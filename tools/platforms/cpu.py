@@ -21,6 +21,13 @@ class CpuPlatform(Platform):
         if not shutil.which(cxx) and not shutil.which("g++"):
             raise PlatformError("No C++ compiler found: install g++ (e.g. apt-get install g++) or set CXX.")
 
+    def prepare(self) -> None:
+        import torch
+
+        # One thread for reference and candidate alike: intra-op thread wake-ups on small shared
+        # machines cost milliseconds and would swamp the kernels being compared.
+        torch.set_num_threads(1)
+
     def make_flush(self) -> Callable[[], None]:
         import torch
 

@@ -1,0 +1,172 @@
+"""The `agent` command. User mistakes end in one line on stderr and exit code 2, never a traceback."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from tools.errors import UserError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="HipGenerator: an LLM agent that writes fast, correct HIP and CUDA kernels for KernelBench problems.")
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _level(level1: bool, level2: bool, level3: bool, level4: bool, level: Optional[int]) -> Optional[int]:
+    picked = [n for n, on in ((1, level1), (2, level2), (3, level3), (4, level4)) if on]
+    if len(picked) > 1:
+        raise UserError("Pick one level: --level1, --level2, --level3 or --level4.")
+    return picked[0] if picked else level
+
+
+def _settings(**flags):
+    from agent.settings import Settings
+
+    return Settings(**{k: v for k, v in flags.items() if v is not None})
+
+
+LEVEL_OPTS = dict(
+    level1=typer.Option(False, "--level1", help="KernelBench level 1 (single operators)"),
+    level2=typer.Option(False, "--level2", help="level 2 (fusion chains)"),
+    level3=typer.Option(False, "--level3", help="level 3 (whole models)"),
+    level4=typer.Option(False, "--level4", help="level 4"),
+)
+
+
+@app.command()
+def solve(
+    level1: bool = LEVEL_OPTS["level1"], level2: bool = LEVEL_OPTS["level2"], level3: bool = LEVEL_OPTS["level3"],
+    level4: bool = LEVEL_OPTS["level4"],
+    range_: Optional[str] = typer.Option(None, "--range", help="problem ids, e.g. 1-10 or 3,5,7-9"),
+    problem: Optional[str] = typer.Option(None, "--problem", help="problem name substring, e.g. 76_Gemm"),
+    dataset: Optional[Path] = typer.Option(None, "--dataset", help="KernelBench checkout (default: $DATASET_BASE)"),
+    model: Optional[str] = typer.Option(None, "--model", help="provider:name (openai:gpt-4.1, anthropic:claude-...) or module:factory"),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server (vLLM, SGLang, Ollama, a gateway)"),
+    samples: Optional[int] = typer.Option(None, "--samples", help="independent threads per problem (default $NUM_SAMPLES or 3)"),
+    max_attempts: Optional[int] = typer.Option(None, "--max-attempts", help="distinct kernels evaluated per thread (default $MAX_ATTEMPTS or 3)"),
+    target: Optional[float] = typer.Option(None, "--target", help="speedup that ends a thread as a success (default 1.0)"),
+    platform: Optional[str] = typer.Option(None, "--platform", help="rocm, cuda or cpu (default: detected from torch)"),
+    arch: Optional[str] = typer.Option(None, "--arch", help="gfx950, gfx942, sm_90a... (default: the device's)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="results folder (default: results)"),
+    resume: bool = typer.Option(False, "--resume", help="continue the run in --out where it stopped"),
+    concurrency: Optional[int] = typer.Option(None, "--concurrency", help="threads at once (default: samples)"),
+    max_turns: Optional[int] = typer.Option(None, "--max-turns", help="LLM turns per thread (default 40)"),
+    level: Optional[int] = typer.Option(None, "--level", hidden=True),
+):
+    """Run the agent on KernelBench problems; results, kernels and traces land in --out."""
+    from agent.runner import solve as run_solve
+
+    s = _settings(level=_level(level1, level2, level3, level4, level), range=range_, problem=problem, dataset=dataset,
+                  model=model, base_url=base_url, samples=samples, max_attempts=max_attempts, target=target,
+                  platform=platform, arch=arch, out=out, resume=resume or None, concurrency=concurrency,
+                  max_turns=max_turns)
+    summary = run_solve(s)
+    t = summary["totals"]
+    Console().print(f"{summary['problems_count']} problem(s): success {t['success']}, partial {t['partial']}, "
+                    f"failed {t['failed']}; fast_1 = {summary['fast_p']['fast_1']:.2f}. Results in {s.out}/")
+
+
+@app.command("eval")
+def eval_(
+    kernel: Path = typer.Argument(..., help="a ModelNew Python file"),
+    problem: str = typer.Option(..., "--problem", help="problem file, or LEVEL/ID such as 1/19"),
+    dataset: Optional[Path] = typer.Option(None, "--dataset", help="KernelBench checkout for LEVEL/ID"),
+    platform: Optional[str] = typer.Option(None, "--platform", help="rocm, cuda or cpu"),
+    arch: Optional[str] = typer.Option(None, "--arch"),
+    upto: str = typer.Option("profile", "--upto", help="build, check or profile (times too)"),
+    as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
+):
+    """Evaluate one kernel file with the same harness, no LLM. Exit 0 when correct, 1 when not."""
+    from agent.dataset import resolve_problem
+    from agent.runner import make_evaluator
+    from tools.feedback import status_text
+    from tools.platforms import detect
+
+    if upto not in ("build", "check", "profile"):
+        raise UserError(f"Bad --upto '{upto}': use build, check or profile.")
+    if not kernel.is_file():
+        raise UserError(f"Kernel file {kernel} does not exist.")
+    s = _settings(dataset=dataset, platform=platform, arch=arch)
+    prob = resolve_problem(problem, s.dataset)
+    plat = s.platform or detect()
+    result = make_evaluator(s, plat).evaluate(prob, kernel.read_text(), upto)
+    if as_json:
+        data = {"compiled": result.compiled, "correct": result.correct, "speedup": result.speedup,
+                "status": result.status.value, "reason": result.reason, "result": result.model_dump(mode="json")}
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        Console().print(status_text(result, upto), markup=False, highlight=False)
+    ok = result.compiled if upto == "build" else result.correct
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def trace(path: Path = typer.Argument(..., help="a problem folder of a results directory, or the whole directory"),
+          full: bool = typer.Option(False, "--full", help="do not abbreviate prompts, code or results"),
+          sample: Optional[int] = typer.Option(None, "--sample")):
+    """A readable transcript of a problem's threads: reasoning, tool calls, results, tokens."""
+    from agent.trace_view import render_traces
+
+    if not path.exists():
+        raise UserError(f"{path} does not exist: point agent trace at a results folder.")
+    render_traces(path, Console(), full=full, sample=sample)
+
+
+@app.command()
+def report(path: Path = typer.Argument(Path("results"), help="a results directory")):
+    """Rebuild summary.json and the detailed reports from what is on disk."""
+    from agent.report import build_reports
+
+    if not path.is_dir():
+        raise UserError(f"{path} is not a results directory.")
+    summary = build_reports(path)
+    Console().print((path / "detailed_report.txt").read_text(), markup=False, highlight=False)
+    return summary
+
+
+@app.command()
+def problems(
+    level1: bool = LEVEL_OPTS["level1"], level2: bool = LEVEL_OPTS["level2"], level3: bool = LEVEL_OPTS["level3"],
+    level4: bool = LEVEL_OPTS["level4"],
+    range_: Optional[str] = typer.Option(None, "--range"), problem: Optional[str] = typer.Option(None, "--problem"),
+    dataset: Optional[Path] = typer.Option(None, "--dataset"),
+):
+    """List the problems a solve with these flags would run."""
+    from agent.dataset import load_problems
+    from agent.prompting import family_for
+
+    s = _settings(level=_level(level1, level2, level3, level4, None), dataset=dataset)
+    for p in load_problems(s.dataset, s.level, range_, problem):
+        typer.echo(f"{p.id:>4}  {p.name:<50} {family_for(p.name) or ''}")
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except UserError as e:
+        err.print(f"error: {e}", markup=False, highlight=False)
+        sys.exit(2)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(x) for x in first.get("loc", ())) or "settings"
+        err.print(f"error: bad value for {where}: {first.get('msg')}", markup=False, highlight=False)
+        sys.exit(2)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as e:
+        # click's usage errors (typer vendors click) arrive here outside standalone mode.
+        if hasattr(e, "show") and isinstance(getattr(e, "exit_code", None), int):
+            e.show()
+            sys.exit(e.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

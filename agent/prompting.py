@@ -1,0 +1,106 @@
+"""Prompt assembly: reads the templates in prompts/ (data, never Python strings) and fills them in.
+
+Routing lives in prompts/config.json. A problem's family is the first entry of ``families`` whose
+case-insensitive regex ``pattern`` is found in the problem name; the list order therefore matters
+(GEMM comes before elementwise so that ``76_Gemm_Add_ReLU`` gets GEMM advice). When no family
+matches, ``default_family`` (a family name or null) is used.
+
+Templates use :class:`string.Template` syntax (``$name`` / ``${name}``, a literal dollar is ``$$``)
+and are filled with ``substitute``: a missing variable raises ``KeyError`` instead of leaving a blank.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+from importlib import resources
+from string import Template
+from typing import Any
+
+PLATFORMS = ("cuda", "rocm", "cpu")
+
+
+@functools.cache
+def _read(filename: str) -> str:
+    """The text of one file in the prompts package (read once)."""
+    return resources.files("prompts").joinpath(filename).read_text(encoding="utf-8")
+
+
+@functools.cache
+def _config() -> dict[str, Any]:
+    return json.loads(_read("config.json"))
+
+
+@functools.cache
+def _tools() -> dict[str, Any]:
+    return json.loads(_read(_config()["tools"]))
+
+
+@functools.cache
+def _family_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple(
+        (fam["name"], re.compile(fam["pattern"], re.IGNORECASE)) for fam in _config()["families"]
+    )
+
+
+def load_config() -> dict:
+    """prompts/config.json as a dict (a fresh copy each call; the file is read once)."""
+    return json.loads(json.dumps(_config()))
+
+
+def family_for(problem_name: str) -> str | None:
+    """The op family whose pattern first matches ``problem_name``, else the configured default."""
+    for name, pattern in _family_patterns():
+        if pattern.search(problem_name):
+            return name
+    return _config().get("default_family")
+
+
+def _family_prompt_file(family: str) -> str:
+    for fam in _config()["families"]:
+        if fam["name"] == family:
+            return fam["prompt"]
+    raise KeyError(f"family {family!r} is not in prompts/config.json")
+
+
+def system_prompt(platform: str, problem_name: str, **vars: Any) -> str:
+    """The system prompt for ``platform`` (cuda, rocm or cpu) plus the advice of the problem's family.
+
+    ``platform`` and ``problem_name`` are filled in automatically; the templates also need
+    ``arch``, ``device_name``, ``target_speedup`` and ``max_attempts`` (missing ones raise KeyError).
+    """
+    systems = _config()["system"]
+    if platform not in systems:
+        raise ValueError(f"unknown platform {platform!r}; expected one of {sorted(systems)}")
+    text = _read(systems[platform])
+    family = family_for(problem_name)
+    if family is not None:
+        text = text.rstrip("\n") + "\n\n" + _read(_family_prompt_file(family)).strip("\n") + "\n"
+    values = {"platform": platform, "problem_name": problem_name, **vars}
+    return Template(text).substitute(values)
+
+
+def task_prompt(problem_name: str, level: int | None, sample: int) -> str:
+    """The first user message of a thread."""
+    values = {
+        "problem_name": problem_name,
+        "level": "unknown" if level is None else level,
+        "sample": sample,
+    }
+    return Template(_read(_config()["task"])).substitute(values)
+
+
+def tool_description(name: str) -> str:
+    """What the LLM reads about tool ``name`` (KeyError for an unknown tool)."""
+    return _tools()[name]["description"]
+
+
+def tool_arg_description(tool: str, arg: str) -> str:
+    """What the LLM reads about argument ``arg`` of ``tool`` (KeyError when either is unknown)."""
+    return _tools()[tool].get("args", {})[arg]
+
+
+def rules_text(banned_ops: list[str]) -> str:
+    """The rules returned by read_reference, naming the problem's banned ops."""
+    banned = ", ".join(f"`{op}`" for op in banned_ops) if banned_ops else "(no extra ops)"
+    return Template(_read(_config().get("rules", "rules.md"))).substitute(banned_ops=banned)

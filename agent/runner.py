@@ -1,0 +1,145 @@
+"""`agent solve`: problems x samples, each a checkpointed graph thread, everything saved as it happens."""
+from __future__ import annotations
+
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import structlog
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, message_to_dict
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from agent import logs
+from agent.dataset import load_problems
+from agent.llm import load_chat_model, reasoning_text, usage_of
+from agent.prompting import rules_text, system_prompt, task_prompt
+from agent.report import build_reports
+from agent.settings import Settings
+from agent.store import RunStore, TraceWriter, now_iso, write_json
+from graphs.budget import Budget
+from graphs.kernel_graph import ThreadContext, build_graph
+from tools.errors import ConfigError
+from tools.evaluator import EvalConfig, Evaluator
+from tools.platforms import detect
+from tools.problem import Problem
+
+log = logs.get("runner")
+
+
+@dataclass
+class Run:
+    settings: Settings
+    platform: str
+    store: RunStore
+    evaluator: Evaluator
+    llm: BaseChatModel
+    budget: Budget
+    graph: object
+
+
+def make_llm(s: Settings) -> BaseChatModel:
+    return load_chat_model(s.model, base_url=s.base_url, api_key=s.api_key.get_secret_value() if s.api_key else None,
+                           temperature=s.temperature, timeout=s.llm_timeout, max_retries=s.llm_retries,
+                           streaming=s.streaming)
+
+
+def make_evaluator(s: Settings, platform: str) -> Evaluator:
+    return Evaluator(EvalConfig(platform=platform, arch=s.resolved_arch(platform), cache_dir=s.cache_dir,
+                                check_trials=s.check_trials, time_budget_s=s.time_budget_s))
+
+
+def solve(s: Settings) -> dict:
+    problems = load_problems(s.dataset, s.level, s.range, s.problem)
+    platform = s.platform or detect()
+    config_path = s.out / "run_config.json"
+    if config_path.exists() and not s.resume:
+        raise ConfigError(f"{s.out} already holds a run: pass --resume to continue it, or --out another folder.")
+    if s.resume and not config_path.exists():
+        raise ConfigError(f"Nothing to resume in {s.out}: run without --resume to start a new run there.")
+    llm = make_llm(s)
+    evaluator = make_evaluator(s, platform)
+    store = RunStore(s.out, s.target)
+    logs.configure(store.log_path)
+    device = evaluator.device_info()
+    write_json(store.config_path, {"settings": s.public(), "platform": platform, "device": device,
+                                   "problems": [p.name for p in problems], "started_at": now_iso()})
+    budget = Budget(target=s.target, max_attempts=s.max_attempts, max_turns=s.max_turns, max_tokens=s.max_tokens,
+                    max_seconds=s.max_seconds)
+    structlog.contextvars.bind_contextvars(run=str(s.out))
+    log.info("run_start", platform=platform, device=device.get("device_name"), problems=len(problems),
+             samples=s.samples, model=s.model)
+    conn = sqlite3.connect(store.checkpoint_path, check_same_thread=False)
+    try:
+        saver = SqliteSaver(conn)
+        run = Run(s, platform, store, evaluator, llm, budget, build_graph(saver))
+        jobs = [(p, i) for p in problems for i in range(s.samples)]
+        with ThreadPoolExecutor(max_workers=s.concurrency or s.samples) as pool:
+            list(pool.map(lambda job: run_thread(run, *job), jobs))
+    finally:
+        conn.close()
+    summary = build_reports(s.out)
+    log.info("run_end", **{k: summary["totals"][k] for k in ("success", "partial", "failed")})
+    return summary
+
+
+def run_thread(run: Run, problem: Problem, sample: int) -> str | None:
+    thread_id = f"{problem.name}/{sample}"
+    structlog.contextvars.bind_contextvars(thread=thread_id)
+    config = {"configurable": {"thread_id": thread_id}, "recursion_limit": run.budget.max_turns * 3 + 10}
+    pstore = run.store.problem(problem.name)
+    trace = pstore.trace(sample)
+    existing = run.graph.get_state(config).values
+    if existing.get("ended"):
+        log.info("thread_already_done", ended=existing["ended"])
+        return existing["ended"]
+    dev = run.evaluator.device_info()
+    wb_rules = rules_text(problem.banned_ops)
+    from tools.kernel_tools import Workbench
+
+    wb = Workbench(problem=problem, evaluator=run.evaluator, max_attempts=run.budget.max_attempts,
+                   target=run.budget.target, rules=wb_rules,
+                   record=lambda source, result: pstore.record(sample, source, result))
+    ctx = ThreadContext(llm=run.llm, workbench=wb, budget=run.budget)
+    if existing:
+        inputs = None
+        trace.append({"type": "resume", "node": "runner"})
+    else:
+        system = system_prompt(run.platform, problem.name, arch=dev.get("arch", ""), device_name=dev.get("device_name", ""),
+                               target_speedup=f"{run.budget.target:g}", max_attempts=run.budget.max_attempts)
+        messages = [SystemMessage(system), HumanMessage(task_prompt(problem.name, problem.level, sample))]
+        inputs = {"messages": messages, "problem": problem.name, "sample": sample, "evaluated": [], "best": None,
+                  "candidate": None, "candidate_hash": None, "candidate_final": True, "turns": 0, "tokens": 0,
+                  "started_at": time.time(), "ended": None}
+        for m in messages:
+            _trace_message(trace, "input", m)
+    log.info("thread_start", resumed=bool(existing))
+    ended = None
+    try:
+        for chunk in run.graph.stream(inputs, config, context=ctx, stream_mode="updates"):
+            for node, update in chunk.items():
+                if not isinstance(update, dict):
+                    continue
+                for m in update.get("messages", []) or []:
+                    _trace_message(trace, node, m)
+                if update.get("ended"):
+                    ended = update["ended"]
+    except Exception as e:  # noqa: BLE001 - one thread's failure (LLM down, recursion limit) must not end the run
+        log.error("thread_failed", error=f"{type(e).__name__}: {e}")
+        trace.append({"type": "error", "node": "runner", "error": f"{type(e).__name__}: {str(e)[:2000]}"})
+        return None
+    final = run.graph.get_state(config).values
+    trace.append({"type": "end", "node": "judge", "reason": ended, "attempts": len(final.get("evaluated", [])),
+                  "best": final.get("best"), "turns": final.get("turns"), "tokens": final.get("tokens")})
+    log.info("thread_end", reason=ended, best=final.get("best"))
+    return ended
+
+
+def _trace_message(trace: TraceWriter, node: str, m) -> None:
+    rec = {"type": "message", "node": node, "elapsed_s": round(time.monotonic() - trace.t0, 3),
+           "message": message_to_dict(m)}
+    if isinstance(m, AIMessage):
+        rec["reasoning"] = reasoning_text(m)
+        rec["usage"] = usage_of(m)
+    trace.append(rec)

@@ -1,0 +1,70 @@
+"""One Settings model. Resolution order: command-line flags > environment > config file > defaults.
+The seed's environment names keep working (NUM_SAMPLES, MAX_ATTEMPTS, PYTORCH_ROCM_ARCH,
+DATASET_BASE, LLM_GATEWAY_KEY)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+CONFIG_ENV = "HIPGEN_CONFIG"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="forbid", populate_by_name=True, env_prefix="HIPGEN_")
+
+    level: int = Field(1, ge=1, le=4)
+    range: str | None = Field(None, description="problem ids, e.g. 1-10 or 3,5,7-9")
+    problem: str | None = Field(None, description="problem name substring")
+    dataset: Path | None = Field(None, validation_alias="DATASET_BASE")
+    model: str = Field("openai:gpt-4.1", validation_alias="LLM_MODEL")
+    base_url: str | None = Field(None, validation_alias="LLM_BASE_URL")
+    api_key: SecretStr | None = Field(None, validation_alias="LLM_GATEWAY_KEY")
+    temperature: float | None = Field(None, validation_alias="LLM_TEMPERATURE")
+    samples: int = Field(3, ge=1, validation_alias="NUM_SAMPLES")
+    max_attempts: int = Field(3, ge=1, validation_alias="MAX_ATTEMPTS")
+    target: float = Field(1.0, gt=0)
+    platform: str | None = None
+    arch: str | None = None
+    rocm_arch: str | None = Field(None, validation_alias="PYTORCH_ROCM_ARCH")
+    out: Path = Path("results")
+    resume: bool = False
+    concurrency: int | None = Field(None, ge=1, description="threads at once; default: samples")
+    max_turns: int = Field(40, ge=1)
+    max_tokens: int = Field(2_000_000, ge=1)
+    max_seconds: float = Field(3 * 3600.0, gt=0)
+    check_trials: int = Field(5, ge=1)
+    time_budget_s: float = Field(1.0, gt=0)
+    cache_dir: Path = Field(Path.home() / ".cache" / "hipgenerator", validation_alias="HIPGEN_CACHE_DIR")
+    streaming: bool = False
+    llm_timeout: float = 600.0
+    llm_retries: int = 6
+
+    @field_validator("platform")
+    @classmethod
+    def _known_platform(cls, v: str | None) -> str | None:
+        if v is not None and v not in ("rocm", "cuda", "cpu"):
+            raise ValueError(f"unknown platform '{v}': use rocm, cuda or cpu")
+        return v
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = os.environ.get(CONFIG_ENV)
+        if path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(path)))
+        return tuple(sources)
+
+    def resolved_arch(self, platform: str) -> str | None:
+        """--arch wins; PYTORCH_ROCM_ARCH speaks for the rocm platform only."""
+        return self.arch or (self.rocm_arch if platform == "rocm" else None)
+
+    def public(self) -> dict[str, Any]:
+        """What is saved with a run: everything but secrets."""
+        data = self.model_dump(mode="json")
+        data["api_key"] = "***" if self.api_key else None
+        return data

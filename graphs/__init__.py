@@ -1,0 +1,1 @@
+"""The LangGraph state machine: model -> tools -> judge -> model or END."""

@@ -1,0 +1,96 @@
+"""model (LLM with the five tools bound) -> tools (run in order) -> judge -> model or END."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, ToolMessage
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from agent.llm import usage_of
+from graphs.budget import Budget
+from graphs.state import KernelState
+from graphs.tool_schemas import tool_specs
+from tools.kernel_tools import TOOLS, Reply, Workbench
+
+
+@dataclass
+class ThreadContext:
+    llm: BaseChatModel
+    workbench: Workbench
+    budget: Budget
+
+
+def _bound(ctx: ThreadContext):
+    # parallel_tool_calls=False where the backend knows it: write-then-compile must run in order anyway.
+    try:
+        return ctx.llm.bind_tools(tool_specs(), parallel_tool_calls=False)
+    except TypeError:
+        return ctx.llm.bind_tools(tool_specs())
+
+
+def model_node(state: KernelState, runtime: Runtime[ThreadContext]) -> dict:
+    ai = _bound(runtime.context).invoke(state["messages"])
+    return {"messages": [ai], "turns": state.get("turns", 0) + 1,
+            "tokens": state.get("tokens", 0) + usage_of(ai)["total_tokens"]}
+
+
+def tools_node(state: KernelState, runtime: Runtime[ThreadContext]) -> dict:
+    """Tool calls run one after another, each seeing the state the previous one left."""
+    ai: AIMessage = state["messages"][-1]
+    view: dict[str, Any] = dict(state)
+    updates: dict[str, Any] = {}
+    out = []
+    for call in ai.tool_calls:
+        reply = _run_tool(runtime.context.workbench, view, call["name"], call.get("args") or {})
+        view.update(reply.updates)
+        updates.update(reply.updates)
+        out.append(ToolMessage(content=reply.text, tool_call_id=call["id"], name=call["name"], artifact=reply.artifact,
+                               status="error" if reply.text.startswith("ERROR") else "success"))
+    for bad in ai.invalid_tool_calls:
+        out.append(ToolMessage(content=f"ERROR: the call to {bad.get('name')} could not be parsed "
+                                       f"({bad.get('error') or 'arguments are not valid JSON'}); send it again with "
+                                       f"JSON arguments.", tool_call_id=bad.get("id") or "invalid", status="error"))
+    return updates | {"messages": out}
+
+
+def _run_tool(wb: Workbench, state: dict, name: str, args: dict) -> Reply:
+    fn = TOOLS.get(name)
+    if fn is None:
+        return Reply(f"ERROR: there is no tool '{name}'; the tools are {', '.join(TOOLS)}.")
+    if name == "write_kernel":
+        source = args.get("source")
+        if not isinstance(source, str) or not source.strip():
+            return Reply("ERROR: write_kernel needs a 'source' argument holding the whole ModelNew file.")
+        return fn(wb, state, source)
+    return fn(wb, state)
+
+
+def judge_node(state: KernelState, runtime: Runtime[ThreadContext]) -> dict:
+    last = state["messages"][-1]
+    model_done = isinstance(last, AIMessage) and not last.tool_calls and not last.invalid_tool_calls
+    reason = runtime.context.budget.verdict(state, model_done)
+    return {"ended": reason} if reason else {}
+
+
+def after_model(state: KernelState) -> str:
+    last = state["messages"][-1]
+    return "tools" if (last.tool_calls or last.invalid_tool_calls) else "judge"
+
+
+def after_judge(state: KernelState) -> str:
+    return END if state.get("ended") else "model"
+
+
+def build_graph(checkpointer=None):
+    g = StateGraph(KernelState, context_schema=ThreadContext)
+    g.add_node("model", model_node)
+    g.add_node("tools", tools_node)
+    g.add_node("judge", judge_node)
+    g.add_edge(START, "model")
+    g.add_conditional_edges("model", after_model, ["tools", "judge"])
+    g.add_edge("tools", "judge")
+    g.add_conditional_edges("judge", after_judge, ["model", END])
+    return g.compile(checkpointer=checkpointer)

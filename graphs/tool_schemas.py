@@ -1,0 +1,25 @@
+"""The tools as the LLM sees them: names fixed by the design, descriptions from prompts/tools.json."""
+from __future__ import annotations
+
+from langchain_core.tools import StructuredTool
+from pydantic import BaseModel, Field, create_model
+
+from agent.prompting import tool_arg_description, tool_description
+
+NAMES = ("read_reference", "write_kernel", "compile_kernel", "check_correctness", "profile_kernel")
+
+
+def _args_model(name: str) -> type[BaseModel]:
+    if name == "write_kernel":
+        return create_model("WriteKernelArgs", source=(str, Field(description=tool_arg_description(name, "source"))))
+    return create_model(f"{name.title().replace('_', '')}Args")
+
+
+def tool_specs() -> list[StructuredTool]:
+    """StructuredTools carrying the schema; the graph's tools node runs the real functions in
+    tools.kernel_tools in order, so these are never invoked directly."""
+    def unreachable(**_):
+        raise RuntimeError("kernel tools run through the graph's tools node")
+
+    return [StructuredTool.from_function(func=unreachable, name=n, description=tool_description(n),
+                                         args_schema=_args_model(n)) for n in NAMES]

@@ -1,0 +1,34 @@
+"""Bad candidate for 1_Small_ReLU: a C++ type error (a Tensor used as a float pointer). Must fail to build."""
+import torch
+import torch.nn as nn
+from torch.utils.cpp_extension import load_inline
+
+cpp_source = r"""
+#include <torch/extension.h>
+#include <cstdint>
+
+torch::Tensor relu_forward(torch::Tensor x) {
+    TORCH_CHECK(x.is_contiguous() && x.scalar_type() == torch::kFloat32, "contiguous float32 expected");
+    auto out = torch::empty_like(x);
+    float* dst = out;  // error: no conversion from torch::Tensor to float*
+    const float* src = x.data_ptr<float>();
+    for (int64_t i = 0; i < x.numel(); ++i) dst[i] = src[i] > 0.f ? src[i] : 0.f;
+    return out;
+}
+"""
+
+_ext = load_inline(
+    name="hg_bad_cpu_relu_build_error",
+    cpp_sources=cpp_source,
+    functions=["relu_forward"],
+    extra_cflags=["-O3"],
+    verbose=False,
+)
+
+
+class ModelNew(nn.Module):
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _ext.relu_forward(x.contiguous())

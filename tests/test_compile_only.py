@@ -1,0 +1,97 @@
+import pytest
+
+from tools import compile_only
+from tools.compile_only import compile_cuda_only, find_nvcc, gencode, trim_errors
+from tools.errors import PlatformError
+
+try:
+    NVCC = find_nvcc()
+except PlatformError:
+    NVCC = None
+
+needs_nvcc = pytest.mark.skipif(NVCC is None, reason="nvcc was not found (install the CUDA toolkit or set CUDA_HOME)")
+
+KERNEL = r'''
+#include <torch/extension.h>
+
+__global__ void relu_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t n) {
+    int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
+    if (i < n) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+torch::Tensor relu_forward(torch::Tensor x) {
+    auto y = torch::empty_like(x);
+    int64_t n = x.numel();
+    relu_kernel<<<(n + 255) / 256, 256>>>(x.data_ptr<float>(), y.data_ptr<float>(), n);
+    return y;
+}
+'''
+
+CANDIDATE = '''import torch
+import torch.nn as nn
+from torch.utils.cpp_extension import load_inline
+
+cuda_source = r"""{kernel}"""
+ext = load_inline(name="relu", cpp_sources="torch::Tensor relu_forward(torch::Tensor x);",
+                  cuda_sources=cuda_source, functions=["relu_forward"])
+
+
+class ModelNew(nn.Module):
+    def forward(self, x):
+        return ext.relu_forward(x)
+'''
+
+# Line 5 of the kernel source: a float* assigned to an int.
+BROKEN = KERNEL.replace("int64_t i = blockIdx.x", "int* bad = x; int64_t i = blockIdx.x")
+
+
+@needs_nvcc
+@pytest.mark.slow
+def test_correct_kernel_compiles():
+    result = compile_cuda_only(CANDIDATE.format(kernel=KERNEL), arch="sm_90", nvcc=NVCC)
+    assert result.ok, result.errors
+    assert result.errors == "" and result.seconds > 0
+    assert "-gencode=arch=compute_90,code=sm_90" in result.command
+
+
+@needs_nvcc
+@pytest.mark.slow
+def test_type_error_points_into_kernel_source():
+    result = compile_cuda_only(CANDIDATE.format(kernel=BROKEN), nvcc=NVCC)
+    assert not result.ok
+    assert "kernel.cu(5)" in result.errors and "error" in result.errors
+    assert "warning" not in result.errors
+    assert len(result.errors) <= 4100
+
+
+@needs_nvcc
+def test_missing_cuda_sources_fail_without_compiling():
+    result = compile_cuda_only("import torch\nx = 1\n", nvcc=NVCC)
+    assert not result.ok and "cuda_sources" in result.errors and result.command == []
+
+
+def test_nvcc_absent_raises_platform_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("CUDA_HOME", str(tmp_path))
+    monkeypatch.setattr(compile_only, "DEFAULT_NVCC", str(tmp_path / "cuda" / "bin" / "nvcc"))
+    with pytest.raises(PlatformError, match="nvcc was not found"):
+        find_nvcc(str(tmp_path / "nvcc"))
+
+
+def test_gencode_from_arch():
+    assert gencode("sm_90") == "-gencode=arch=compute_90,code=sm_90"
+    assert gencode("sm_90a") == "-gencode=arch=compute_90a,code=sm_90a"
+    assert gencode("80") == "-gencode=arch=compute_80,code=sm_80"
+    with pytest.raises(PlatformError):
+        gencode("gfx942")
+
+
+def test_trim_errors_keeps_errors_drops_warnings():
+    out = ("/torch/include/a.h(89): warning #3306-D: a default bit-field initializer\n"
+           "    bool x : 1 = false;\n"
+           "kernel.cu(5): error: a value of type \"const float *\" cannot be used\n"
+           "      int* bad = x;\n"
+           "1 error detected in the compilation of \"kernel.cu\".\n")
+    text = trim_errors(out)
+    assert text.startswith("kernel.cu(5): error") and "warning" not in text
+    assert len(trim_errors("kernel.cu(1): error: x\n" * 1000)) < 4100
