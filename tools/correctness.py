@@ -80,7 +80,7 @@ def _compare_one(c, r, label: str, tol) -> TrialCheck:
     diff = (cf - rf).abs()
     flat = int(torch.argmax(diff))
     max_abs = float(diff.flatten()[flat])
-    rel = diff / rf.abs().clamp_min(1e-12)
+    rel = diff / (rf.abs() + atol)
     max_rel = float(rel.max())
     where = f"at {_unravel(flat, r.shape)}: got {float(cf.flatten()[flat]):.6g}, expected {float(rf.flatten()[flat]):.6g}"
     ref_norm = float(torch.linalg.vector_norm(rf, dtype=torch.float64))

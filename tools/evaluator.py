@@ -144,7 +144,7 @@ class Evaluator:
 
     def _evaluate(self, problem: Problem, source: str, h: str, upto: str) -> EvalResult:
         t0 = time.monotonic()
-        base = dict(source_hash=h, platform=self.platform.name)
+        base = dict(source_hash=h, platform=self.platform.name, device=self.device_info().get("device_name", ""))
         violations = check_source(source, self.platform.name, problem.banned_ops)
         if violations:
             return EvalResult(status=Status.static_error, reason=f"source rules: {violations[0]}",

@@ -159,7 +159,7 @@ class Worker:
                 else:
                     if self.flops is None:
                         self.flops, out_r = count_flops(lambda: ref(*self.clone(inputs)))
-                        self.dtype = main_dtype(inputs)
+                        self.dtype = main_dtype([out_r] if isinstance(out_r, torch.Tensor) else inputs)
                         params = sum(tensor_bytes(p) for p in ref.parameters())
                         self.min_bytes = float(tensor_bytes(inputs) + tensor_bytes(out_r) + params)
                     else:
@@ -179,6 +179,10 @@ class Worker:
                 break
         passed = bool(trials) and all(t["passed"] for t in trials) and len(trials) == len(self.req.check_seeds)
         info = {"passed": passed, "trials": trials, "seconds": time.perf_counter() - t0}
+        if self.req.check_seeds:
+            from tools.correctness import tolerance_for
+
+            info["atol"], info["rtol"] = tolerance_for(getattr(torch, self.dtype, torch.float32), self.req.tolerance)
         if not passed:
             bad = next(t for t in trials if not t["passed"])
             order = "candidate ran first" if bad["candidate_first"] else "reference ran first"

@@ -1,0 +1,70 @@
+"""A scripted 'LLM' that solves problems with fixture kernels, for end-to-end runs of `agent solve`
+without a model: `--model tests.scripted_solver:factory`. Which fixtures it writes for which problem
+comes from HIPGEN_SCRIPT (JSON: {"problem-name-substring": ["cpu/bad/x.py", "cpu/good/y.py"]}, paths
+under tests/kernels), tried in order until one is correct; then it profiles it and stops."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+from tests.scripted_model import ScriptedChatModel
+
+KERNELS = Path(__file__).parent / "kernels"
+
+
+def _plan(messages) -> list[str]:
+    task = next((m.content for m in messages if isinstance(m, HumanMessage)), "")
+    plan = json.loads(os.environ.get("HIPGEN_SCRIPT", "{}"))
+    for key, files in plan.items():
+        if key in task:
+            return files
+    raise RuntimeError(f"HIPGEN_SCRIPT has no entry for this task: {task[:80]}")
+
+
+def _call(name: str, n: int, **args) -> dict:
+    return {"name": name, "args": args, "id": f"{name}_{n}", "type": "tool_call"}
+
+
+def _say(text: str, reasoning: str, calls: list[dict], step: int) -> AIMessage:
+    return AIMessage(content=text, tool_calls=calls, additional_kwargs={"reasoning_content": reasoning},
+                     usage_metadata={"input_tokens": 1000 + step, "output_tokens": 100 + step, "total_tokens": 1100 + 2 * step})
+
+
+def policy(messages) -> AIMessage:
+    plan = _plan(messages)
+    step = sum(isinstance(m, AIMessage) for m in messages)
+    written = sum(1 for m in messages if isinstance(m, AIMessage) for c in m.tool_calls if c["name"] == "write_kernel")
+    last = messages[-1]
+
+    def write_next(why: str) -> AIMessage:
+        if written >= len(plan):
+            return _say("I have no other kernel to try.", why, [], step)
+        source = (KERNELS / plan[written]).read_text()
+        return _say(f"Writing {plan[written]}.", f"{why} Next I try {plan[written]}.",
+                    [_call("write_kernel", step, source=source), _call("compile_kernel", step)], step)
+
+    if step == 0:
+        return _say("", "First I read the reference.", [_call("read_reference", step)], step)
+    if not isinstance(last, ToolMessage):
+        return _say("Done.", "Nothing left to do.", [], step)
+    verdict = str(last.content)
+    if last.name == "read_reference":
+        return write_next("The reference is an elementwise op; a plain loop should do.")
+    if last.name in ("write_kernel", "compile_kernel"):
+        if verdict.startswith("BUILD OK"):
+            return _say("", "It builds; now correctness.", [_call("check_correctness", step)], step)
+        return write_next(f"That failed ({verdict.splitlines()[0][:80]}).")
+    if last.name == "check_correctness":
+        if verdict.startswith("CORRECT"):
+            return _say("", "Correct on every trial; now timing.", [_call("profile_kernel", step)], step)
+        return write_next(f"Wrong: {verdict.splitlines()[0][:120]}.")
+    if last.name == "profile_kernel":
+        return _say("The kernel is correct and timed; I stop here.", f"Profile said: {verdict.splitlines()[0][:100]}", [], step)
+    return _say("Done.", "Unexpected tool result.", [], step)
+
+
+def factory() -> ScriptedChatModel:
+    return ScriptedChatModel(policy)

@@ -1,0 +1,70 @@
+"""The evaluation harness on the cpu platform with real g++ builds: honest kernels pass, each kind of
+broken or cheating kernel fails with a reason a kernel engineer would accept, and nothing brings the
+agent's process down."""
+import pytest
+
+from tests.conftest import KERNELS, problem
+from tools.results import Status
+
+GOOD = [
+    ("KernelBench/level1/1_Small_ReLU.py", "cpu/good/relu.py"),
+    ("KernelBench/level1/2_Scale_Shift.py", "cpu/good/scale_shift.py"),
+    ("KernelBench/level1/3_Small_Matmul.py", "cpu/good/matmul.py"),
+    ("KernelBench/level1/4_Row_Sum.py", "cpu/good/row_sum.py"),
+    ("KernelBench/level2/1_Linear_Bias_ReLU.py", "cpu/good/linear_bias_relu.py"),
+]
+
+RELU = "KernelBench/level1/1_Small_ReLU.py"
+BAD = [
+    ("cpu/bad/relu_wrong.py", Status.incorrect, "elements outside"),
+    ("cpu/bad/relu_nan.py", Status.incorrect, "NaN"),
+    ("cpu/bad/relu_wrong_shape.py", Status.incorrect, "shape (1, 64, 4096), expected (64, 4096)"),
+    ("cpu/bad/relu_modifies_input.py", Status.incorrect, "modified in place"),
+    ("cpu/bad/relu_build_error.py", Status.build_error, "cpp_sources line"),
+    ("cpu/bad/relu_segfault.py", Status.crashed, "SIGSEGV"),
+    ("cpu/bad/relu_hang.py", Status.timeout, "check did not finish within 20 s"),
+    ("cpu/bad/relu_torch_fallback.py", Status.static_error, "no-kernel"),
+]
+
+
+@pytest.mark.parametrize("prob,kernel", GOOD, ids=[k for _, k in GOOD])
+def test_honest_kernel_passes_and_is_timed(cpu_evaluator, prob, kernel):
+    r = cpu_evaluator.evaluate(problem(prob), (KERNELS / kernel).read_text(), "profile")
+    assert r.status == Status.ok, r.reason + r.log_tail
+    assert r.compiled and r.correct
+    assert len(r.check.trials) == 3 and all(t.passed for t in r.check.trials)
+    assert any(t.candidate_first for t in r.check.trials) and any(not t.candidate_first for t in r.check.trials)
+    assert r.timing.candidate.trials >= 10 and r.timing.reference.median_ms > 0
+    assert r.speedup == pytest.approx(r.timing.reference.median_ms / r.timing.candidate.median_ms)
+    assert r.profile is not None
+
+
+@pytest.mark.parametrize("kernel,status,why", BAD, ids=[k for k, _, _ in BAD])
+def test_broken_kernel_fails_with_reason(cpu_evaluator, kernel, status, why):
+    r = cpu_evaluator.evaluate(problem(RELU), (KERNELS / kernel).read_text(), "profile")
+    text = r.reason + (r.build.errors if r.build else "") + " ".join(str(v) for v in r.violations)
+    assert r.status == status, f"{r.status}: {r.reason}"
+    assert why in text
+    assert not r.correct and r.speedup is None
+
+
+def test_candidate_sees_no_secrets(cpu_evaluator, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-should-not-leak")
+    monkeypatch.setenv("LLM_GATEWAY_KEY", "gw-should-not-leak")
+    r = cpu_evaluator.evaluate(problem(RELU), (KERNELS / "cpu/bad/relu_reads_secret.py").read_text(), "check")
+    assert r.status == Status.ok and r.correct, r.reason
+
+
+def test_identical_source_is_not_evaluated_twice(cpu_evaluator):
+    src = (KERNELS / "cpu/good/relu.py").read_text()
+    first = cpu_evaluator.evaluate(problem(RELU), src, "check")
+    again = cpu_evaluator.evaluate(problem(RELU), src, "check")
+    assert again is first
+    assert cpu_evaluator.evaluate(problem(RELU), src, "build") is not None
+
+
+def test_baseline_reports_shapes_and_time(cpu_evaluator):
+    b = cpu_evaluator.baseline(problem("KernelBench/level1/3_Small_Matmul.py"))
+    assert b["inputs"] == ["(128, 256) float32", "(256, 128) float32"]
+    assert b["reference"]["median_ms"] > 0
+    assert b["flops"] == 2 * 128 * 256 * 128
