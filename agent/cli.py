@@ -15,6 +15,7 @@ from tools.errors import UserError
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="HipGenerator: an LLM agent that writes fast, correct HIP and CUDA kernels for KernelBench problems.")
 err = Console(stderr=True, soft_wrap=True)
+console = Console(soft_wrap=True)
 
 
 def _level(level1: bool, level2: bool, level3: bool, level4: bool, level: Optional[int]) -> Optional[int]:
@@ -67,7 +68,7 @@ def solve(
                   max_turns=max_turns)
     summary = run_solve(s)
     t = summary["totals"]
-    Console().print(f"{summary['problems_count']} problem(s): success {t['success']}, partial {t['partial']}, "
+    console.print(f"{summary['problems_count']} problem(s): success {t['success']}, partial {t['partial']}, "
                     f"failed {t['failed']}; fast_1 = {summary['fast_p']['fast_1']:.2f}. Results in {s.out}/")
 
 
@@ -100,7 +101,7 @@ def eval_(
                 "status": result.status.value, "reason": result.reason, "result": result.model_dump(mode="json")}
         typer.echo(json.dumps(data, indent=2))
     else:
-        Console().print(status_text(result, upto), markup=False, highlight=False)
+        console.print(status_text(result, upto), markup=False, highlight=False)
     ok = result.compiled if upto == "build" else result.correct
     raise typer.Exit(0 if ok else 1)
 
@@ -114,7 +115,7 @@ def trace(path: Path = typer.Argument(..., help="a problem folder of a results d
 
     if not path.exists():
         raise UserError(f"{path} does not exist: point agent trace at a results folder.")
-    render_traces(path, Console(), full=full, sample=sample)
+    render_traces(path, console, full=full, sample=sample)
 
 
 @app.command()
@@ -124,9 +125,8 @@ def report(path: Path = typer.Argument(Path("results"), help="a results director
 
     if not path.is_dir():
         raise UserError(f"{path} is not a results directory.")
-    summary = build_reports(path)
-    Console().print((path / "detailed_report.txt").read_text(), markup=False, highlight=False)
-    return summary
+    build_reports(path)
+    console.print((path / "detailed_report.txt").read_text(), markup=False, highlight=False)
 
 
 @app.command()
@@ -147,7 +147,8 @@ def problems(
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # outside standalone mode click returns typer.Exit's code
+        sys.exit(code if isinstance(code, int) else 0)
     except UserError as e:
         err.print(f"error: {e}", markup=False, highlight=False)
         sys.exit(2)

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     llm_timeout: float = 600.0
     llm_retries: int = 6
 
+    @field_validator("dataset", "base_url", "api_key", "arch", "rocm_arch", "platform", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, v):
+        return None if isinstance(v, str) and not v.strip() else v
+
     @field_validator("platform")
     @classmethod
     def _known_platform(cls, v: str | None) -> str | None:

@@ -52,7 +52,8 @@ def tools_node(state: KernelState, runtime: Runtime[ThreadContext]) -> dict:
     for bad in ai.invalid_tool_calls:
         out.append(ToolMessage(content=f"ERROR: the call to {bad.get('name')} could not be parsed "
                                        f"({bad.get('error') or 'arguments are not valid JSON'}); send it again with "
-                                       f"JSON arguments.", tool_call_id=bad.get("id") or "invalid", status="error"))
+                                       f"JSON arguments.", tool_call_id=bad.get("id") or "invalid", name=bad.get("name"),
+                               status="error"))
     return updates | {"messages": out}
 
 

@@ -37,7 +37,11 @@ def problem(rel: str):
 def agent_env(**extra) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env.update(extra)
+    for k, v in extra.items():
+        if v == "":
+            env.pop(k, None)
+        else:
+            env[k] = v
     return env
 
 

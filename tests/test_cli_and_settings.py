@@ -1,0 +1,89 @@
+"""Settings resolution, problem selection, and the one-line errors a user sees instead of tracebacks."""
+import subprocess
+
+import pytest
+
+from agent.dataset import load_problems, parse_range, resolve_problem
+from agent.settings import Settings
+from tests.conftest import AGENT, DATA, agent_env
+from tools.errors import DatasetError
+
+
+def test_seed_environment_names(monkeypatch, tmp_path):
+    for k, v in {"NUM_SAMPLES": "5", "MAX_ATTEMPTS": "7", "DATASET_BASE": str(tmp_path), "LLM_GATEWAY_KEY": "k",
+                 "PYTORCH_ROCM_ARCH": "gfx942"}.items():
+        monkeypatch.setenv(k, v)
+    s = Settings()
+    assert (s.samples, s.max_attempts, s.dataset, s.api_key.get_secret_value()) == (5, 7, tmp_path, "k")
+    assert s.resolved_arch("rocm") == "gfx942" and s.resolved_arch("cuda") is None
+    assert s.public()["api_key"] == "***"
+
+
+def test_flags_beat_env_beat_config_file(monkeypatch, tmp_path):
+    cfg = tmp_path / "hipgen.toml"
+    cfg.write_text('samples = 2\ntarget = 1.5\nmax_turns = 9\n')
+    monkeypatch.setenv("HIPGEN_CONFIG", str(cfg))
+    monkeypatch.setenv("NUM_SAMPLES", "4")
+    s = Settings(max_turns=11)
+    assert (s.samples, s.target, s.max_turns) == (4, 1.5, 11)
+
+
+def test_both_dataset_layouts_and_selection(tmp_path):
+    assert [p.name for p in load_problems(DATA, 1, "1-2")] == ["1_Small_ReLU", "2_Scale_Shift"]
+    flat = DATA / "KernelBench"  # a folder holding level1/ directly
+    assert [p.id for p in load_problems(flat, 1, None, "row")] == [4]
+    assert load_problems(DATA, 2)[0].name == "1_Linear_Bias_ReLU"
+    assert resolve_problem("1/3", DATA).name == "3_Small_Matmul"
+    assert parse_range("1-3,7") == {1, 2, 3, 7}
+    with pytest.raises(DatasetError, match="Bad --range"):
+        parse_range("3-1")
+    with pytest.raises(DatasetError, match="No level3 folder"):
+        load_problems(DATA, 3)
+
+
+@pytest.mark.parametrize("args,env,needle", [
+    (["solve", "--level1"], {"DATASET_BASE": ""}, "No dataset given: pass --dataset"),
+    (["solve", "--dataset", "/nonexistent"], {}, "does not exist"),
+    (["solve", "--dataset", str(DATA), "--range", "99"], {}, "No level1 problem"),
+    (["solve", "--dataset", str(DATA), "--level1", "--level2"], {}, "Pick one level"),
+    (["solve", "--dataset", str(DATA), "--samples", "0"], {}, "bad value for samples"),
+    (["solve", "--dataset", str(DATA), "--platform", "gpu"], {}, "unknown platform 'gpu'"),
+    (["solve", "--dataset", str(DATA), "--model", "nosuch:thing", "--platform", "cpu"], {}, "Unknown model backend 'nosuch'"),
+    (["solve", "--dataset", str(DATA), "--model", "openai:gpt-4.1", "--platform", "cpu"],
+     {"OPENAI_API_KEY": "", "LLM_GATEWAY_KEY": ""}, "No API key for openai"),
+    (["solve", "--dataset", str(DATA), "--model", "openai:x", "--base-url", "http://127.0.0.1:9/v1", "--platform", "cuda"],
+     {}, "no CUDA support"),
+    (["solve", "--bogus"], {}, "No such option: --bogus"),
+    (["eval", "missing.py", "--problem", "1/1", "--dataset", str(DATA)], {}, "does not exist"),
+    (["eval", "tests/kernels/cpu/good/relu.py", "--problem", "1/1", "--dataset", str(DATA), "--upto", "all"], {}, "Bad --upto"),
+    (["trace", "/nonexistent"], {}, "does not exist"),
+])
+def test_user_mistakes_get_one_line(args, env, needle, tmp_path):
+    proc = subprocess.run(AGENT + args + (["--out", str(tmp_path / "r")] if args[0] == "solve" and "--bogus" not in args else []),
+                          env=agent_env(**env), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert needle in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "r").exists()  # nothing is written for a run that never started
+
+
+def test_problems_lists_with_prompt_family():
+    proc = subprocess.run(AGENT + ["problems", "--dataset", str(DATA)], env=agent_env(), capture_output=True, text=True)
+    assert proc.returncode == 0
+    assert "3_Small_Matmul" in proc.stdout and "gemm" in proc.stdout
+
+
+def test_eval_command_exit_codes_and_json(cache_dir):
+    env = agent_env(HIPGEN_CACHE_DIR=str(cache_dir))
+    ok = subprocess.run(AGENT + ["eval", "tests/kernels/cpu/good/relu.py", "--problem", "1/1", "--dataset", str(DATA),
+                                 "--platform", "cpu", "--json"], env=env, capture_output=True, text=True, timeout=600)
+    assert ok.returncode == 0, ok.stderr
+    import json
+
+    data = json.loads(ok.stdout)
+    assert data["compiled"] and data["correct"] and data["speedup"] > 0 and data["status"] == "ok"
+    bad = subprocess.run(AGENT + ["eval", "tests/kernels/cpu/bad/relu_wrong.py", "--problem",
+                                  str(DATA / "KernelBench/level1/1_Small_ReLU.py"), "--platform", "cpu", "--upto", "check"],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 1
+    assert bad.stdout.startswith("INCORRECT: trial 1/5")

@@ -1,0 +1,115 @@
+"""On a real GPU (`pytest -m gpu`, run on an NVIDIA H100): `agent solve` on the cuda platform with the
+scripted model and real CUDA kernels, `agent eval` of correct and broken kernels, and the harness's
+verdicts on each CUDA fixture. Lines starting FIGURE are the measurements the closing note quotes."""
+import json
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.conftest import AGENT, DATA, KERNELS, agent_env
+from tools.results import Status
+
+pytestmark = pytest.mark.gpu
+
+GPU_DATA = DATA / "gpu"
+FIXTURES = {
+    "cuda/good/relu.py": "level1/19_Big_ReLU.py",
+    "cuda/bad/relu_wrong.py": "level1/19_Big_ReLU.py",
+    "cuda/bad/relu_illegal_address.py": "level1/19_Big_ReLU.py",
+    "cuda/bad/relu_aten_inside.py": "level1/19_Big_ReLU.py",
+    "cuda/good/softmax.py": "level1/23_Row_Softmax.py",
+    "cuda/good/bias_gelu.py": "level1/40_Add_Bias_GELU.py",
+}
+
+
+@pytest.fixture(scope="module")
+def cuda_evaluator(cache_dir):
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.fail("-m gpu needs a CUDA GPU")
+    from tools.evaluator import EvalConfig, Evaluator
+
+    ev = Evaluator(EvalConfig(platform="cuda", cache_dir=cache_dir))
+    from tools.problem import Problem
+
+    # Cold builds in parallel up front (one nvcc each), so the tests below measure cached builds.
+    with ThreadPoolExecutor(len(FIXTURES)) as pool:
+        builds = list(pool.map(lambda kv: ev.evaluate(Problem.from_file(GPU_DATA / kv[1]), (KERNELS / kv[0]).read_text(),
+                                                      "build"), FIXTURES.items()))
+    for (k, _), r in zip(FIXTURES.items(), builds):
+        print(f"FIGURE build {k}: {r.status.value} {r.build.seconds if r.build else 0:.1f} s")
+    return ev
+
+
+def evaluate(ev, kernel, upto="profile"):
+    from tools.problem import Problem
+
+    return ev.evaluate(Problem.from_file(GPU_DATA / FIXTURES[kernel]), (KERNELS / kernel).read_text(), upto)
+
+
+@pytest.mark.parametrize("kernel", ["cuda/good/relu.py", "cuda/good/softmax.py", "cuda/good/bias_gelu.py"])
+def test_honest_cuda_kernels_pass_and_are_timed(cuda_evaluator, kernel):
+    r = evaluate(cuda_evaluator, kernel)
+    assert r.status == Status.ok, r.reason + r.log_tail
+    assert r.correct and r.speedup and r.speedup > 0
+    assert r.profile.own_share > 0.9, r.profile.kernels
+    assert r.profile.floor_ms and r.timing.candidate.median_ms > r.profile.floor_ms
+    t = r.timing
+    print(f"FIGURE {kernel}: check {r.check.seconds:.2f} s, ref {t.reference.median_ms:.4f} ms, "
+          f"kernel {t.candidate.median_ms:.4f} ms, speedup {r.speedup:.3f}x, SOL {r.profile.sol_pct:.0f}%, "
+          f"spread {t.candidate.spread_pct:.1f}%, wall {r.wall_seconds:.1f} s")
+
+
+@pytest.mark.parametrize("kernel,status,why", [
+    ("cuda/bad/relu_wrong.py", Status.incorrect, "elements outside"),
+    ("cuda/bad/relu_illegal_address.py", Status.crashed, "illegal memory access"),
+    ("cuda/bad/relu_aten_inside.py", Status.rejected, "none of the kernels in your source ran"),
+])
+def test_broken_cuda_kernels_fail_and_the_gpu_stays_usable(cuda_evaluator, kernel, status, why):
+    r = evaluate(cuda_evaluator, kernel)
+    assert r.status == status, f"{r.status}: {r.reason}"
+    assert why in r.reason
+    assert not r.correct
+    print(f"FIGURE {kernel}: {r.status.value}: {r.reason[:150]}")
+    again = evaluate(cuda_evaluator, "cuda/good/softmax.py", "check")
+    assert again.correct
+
+
+def test_agent_eval_exit_codes(cuda_evaluator, cache_dir):
+    env = agent_env(HIPGEN_CACHE_DIR=str(cache_dir))
+    ok = subprocess.run(AGENT + ["eval", str(KERNELS / "cuda/good/softmax.py"), "--problem",
+                                 str(GPU_DATA / "level1/23_Row_Softmax.py"), "--json"],
+                        env=env, capture_output=True, text=True, timeout=900)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    data = json.loads(ok.stdout)
+    assert data["correct"] and data["result"]["platform"] == "cuda" and data["speedup"] > 0
+    bad = subprocess.run(AGENT + ["eval", str(KERNELS / "cuda/bad/relu_wrong.py"), "--problem",
+                                  str(GPU_DATA / "level1/19_Big_ReLU.py")], env=env, capture_output=True, text=True,
+                         timeout=900)
+    assert bad.returncode == 1 and bad.stdout.startswith("INCORRECT"), bad.stdout + bad.stderr[-2000:]
+    print(f"FIGURE agent eval softmax: speedup {data['speedup']:.3f}x; relu_wrong: {bad.stdout.splitlines()[0][:120]}")
+
+
+def test_agent_solve_on_cuda(cuda_evaluator, cache_dir, tmp_path):
+    out = tmp_path / "results"
+    script = {"19_Big_ReLU": ["cuda/bad/relu_wrong.py", "cuda/good/relu.py"], "40_Add_Bias_GELU": ["cuda/good/bias_gelu.py"]}
+    cmd = AGENT + ["solve", "--dataset", str(GPU_DATA), "--level1", "--range", "19,40", "--samples", "1",
+                   "--model", "tests.scripted_solver:factory", "--platform", "cuda", "--out", str(out)]
+    proc = subprocess.run(cmd, env=agent_env(HIPGEN_SCRIPT=json.dumps(script), HIPGEN_CACHE_DIR=str(cache_dir)),
+                          capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["config"]["platform"] == "cuda" and "H100" in summary["config"]["device"]["device_name"]
+    for name in ("19_Big_ReLU", "40_Add_Bias_GELU"):
+        assert summary["problems"][name]["status"] in ("success", "partial")
+        best = json.loads((out / name / "best_result.json").read_text())
+        assert best["correct"] and best["platform"] == "cuda"
+        trace = (out / name / "trace_0.jsonl").read_text()
+        assert "share of device time in your own kernels" in trace
+        print(f"FIGURE solve {name}: {summary['problems'][name]['status']}, best {best['speedup']:.3f}x, "
+              f"attempts {summary['problems'][name]['attempts']}, check {best['check']['seconds']:.2f} s, "
+              f"wall {best['wall_seconds']:.1f} s")
+    relu_results = [json.loads(f.read_text()) for f in sorted((out / "19_Big_ReLU").glob("result_*.json"))]
+    assert [r["status"] for r in relu_results] == ["incorrect", "ok"]
