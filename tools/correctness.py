@@ -73,7 +73,8 @@ def _compare_one(c, r, label: str, tol) -> TrialCheck:
     if bool((c_bad & ~r_bad).any()):
         n = int((c_bad & ~r_bad).sum())
         idx = _unravel(int(torch.nonzero((c_bad & ~r_bad).flatten())[0]), r.shape)
-        return fail(f"{n} NaN/Inf value(s) where the reference is finite, first at {idx}")
+        return fail(f"{n} NaN/Inf value(s) where the reference is finite, first at {idx} (fresh memory is filled "
+                    f"with NaN before your kernel runs, so elements it never writes show up as NaN)")
     same_bad = c_bad & r_bad
     cf = torch.where(same_bad, torch.zeros_like(cf), cf)
     rf = torch.where(same_bad, torch.zeros_like(rf), rf)
