@@ -68,3 +68,10 @@ def test_baseline_reports_shapes_and_time(cpu_evaluator):
     assert b["inputs"] == ["(128, 256) float32", "(256, 128) float32"]
     assert b["reference"]["median_ms"] > 0
     assert b["flops"] == 2 * 128 * 256 * 128
+
+
+def test_same_source_is_judged_per_problem(cpu_evaluator):
+    src = (KERNELS / "cpu/good/relu.py").read_text()
+    assert cpu_evaluator.evaluate(problem(RELU), src, "check").correct
+    other = cpu_evaluator.evaluate(problem("KernelBench/level1/4_Row_Sum.py"), src, "check")
+    assert other.status == Status.incorrect and "shape" in other.reason

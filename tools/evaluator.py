@@ -65,7 +65,7 @@ class Evaluator:
         for d in (config.devices if config.devices else [None]):
             self._lanes.put(d)
         self._builds = threading.Semaphore(config.build_jobs)
-        self._results: dict[tuple[str, str], EvalResult] = {}
+        self._results: dict[tuple[str, str], EvalResult] = {}  # (source+problem, upto) -> result
         self._hash_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self._device: dict | None = None
@@ -123,21 +123,22 @@ class Evaluator:
     # ---- a candidate ----
     def evaluate(self, problem: Problem, source: str, upto: str = "profile") -> EvalResult:
         h = source_hash(source, self.platform.name, self.config.arch)
+        key = f"{h}:{hashlib.sha256(problem.source.encode()).hexdigest()[:16]}"
         with self._lock:
             lock = self._hash_locks.setdefault(h, threading.Lock())
         with lock:
-            cached = self._cached(h, upto)
+            cached = self._cached(key, upto)
             if cached is None:
-                cached = self._results[(h, upto)] = self._evaluate(problem, source, h, upto)
+                cached = self._results[(key, upto)] = self._evaluate(problem, source, h, upto)
             return cached
 
-    def _cached(self, h: str, upto: str) -> EvalResult | None:
+    def _cached(self, key: str, upto: str) -> EvalResult | None:
         """A result that answers a request for `upto`: one at least as complete, or a less complete
         one that already failed."""
         order = ["build", "check", "profile"]
         want = order.index(upto)
         for level in order:
-            r = self._results.get((h, level))
+            r = self._results.get((key, level))
             if r is not None and (order.index(level) >= want or r.status != Status.ok):
                 return r
         return None
