@@ -54,6 +54,20 @@ def source_hash(source: str, platform: str, arch: str | None) -> str:
     return h.hexdigest()[:16]
 
 
+def judge_speed_of_light(result: EvalResult, slack: float) -> None:
+    """A time below the problem's floor on this device is physically impossible: the kernel skipped
+    work or escaped the timer. `slack` < 1 allows for peak rates that are a little optimistic."""
+    if result.status != Status.ok or not result.timing or not result.profile or not result.profile.floor_ms:
+        return
+    floor, measured = result.profile.floor_ms, result.timing.candidate.median_ms
+    result.profile.sol_pct = 100.0 * floor / measured
+    if measured < floor * slack:
+        result.status = Status.rejected
+        result.reason = (f"measured {measured:.4g} ms, below this device's speed-of-light floor of {floor:.4g} ms "
+                         f"({result.profile.bound}-bound): physically impossible, so the kernel skips work or "
+                         f"escapes the timer")
+
+
 class Evaluator:
     def __init__(self, config: EvalConfig):
         self.config = config
@@ -187,14 +201,7 @@ class Evaluator:
             self._apply(result, out)
             if first_build is not None and result.build is not None:
                 result.build.seconds, result.build.cached = first_build.seconds, False
-        if result.status == Status.ok and result.timing and result.profile and result.profile.floor_ms:
-            floor = result.profile.floor_ms
-            result.profile.sol_pct = 100.0 * floor / result.timing.candidate.median_ms
-            if result.timing.candidate.median_ms < floor * self.config.floor_slack:
-                result.status = Status.rejected
-                result.reason = (f"measured {result.timing.candidate.median_ms:.4g} ms, below this device's "
-                                 f"speed-of-light floor of {floor:.4g} ms: physically impossible, so the "
-                                 f"kernel skips work or escapes the timer")
+        judge_speed_of_light(result, self.config.floor_slack)
         result.compiled = result.build is not None and result.build.ok
         result.correct = result.check is not None and result.check.passed and result.status in (Status.ok, Status.rejected)
         if result.status == Status.rejected:

@@ -73,6 +73,7 @@ class TimingInfo(BaseModel):
     reference: Timing
     candidate: Timing
     speedup: float
+    excess_gap_ms: float = Field(default=0.0, description="device busy after the candidate's stream finished, beyond the reference's")
     seconds: float = 0.0
 
 

@@ -1,9 +1,10 @@
-"""Interleaved timing of reference and candidate: warmed up, cold cache each trial, rotating input
-copies, median and quartiles."""
+"""Interleaved timing of reference and candidate: warmed up, cold cache each trial, fresh inputs every
+trial (so replayed outputs cannot match), every timed output checked, median and quartiles."""
 from __future__ import annotations
 
 import statistics
 import time
+from dataclasses import dataclass, field
 from typing import Callable
 
 from tools.results import Timing
@@ -15,23 +16,53 @@ def summarise(samples: list[float]) -> Timing:
     return Timing(median_ms=statistics.median(s), min_ms=s[0], max_ms=s[-1], q25_ms=q[0], q75_ms=q[2], trials=len(s))
 
 
-def interleaved(platform, ref: Callable, cand: Callable, input_sets: list, *, warmup: int, budget_s: float,
-                min_trials: int, max_trials: int) -> tuple[Timing, Timing]:
-    """ref and cand take an input list. Trials alternate which side goes first so clock drift and
-    thermal state fall on both equally."""
+@dataclass
+class TimingRun:
+    ref_ms: list[float] = field(default_factory=list)
+    cand_ms: list[float] = field(default_factory=list)
+    ref_gap_ms: list[float] = field(default_factory=list)    # host time minus device time, per call
+    cand_gap_ms: list[float] = field(default_factory=list)
+    mismatch: str | None = None
+
+    def excess_gap_ms(self) -> float:
+        """How much longer than the reference's the candidate's calls kept the device busy after its
+        stream was done: work on other streams, or deferred."""
+        if not self.cand_gap_ms or not self.ref_gap_ms:
+            return 0.0
+        return statistics.median(self.cand_gap_ms) - statistics.median(self.ref_gap_ms)
+
+
+def interleaved(platform, ref: Callable, cand: Callable, make_inputs: Callable[[int], tuple[list, list]],
+                verify: Callable[[object, object], str | None], *, warmup: int, budget_s: float,
+                min_trials: int, max_trials: int) -> TimingRun:
+    """ref and cand take an input list. make_inputs(i) gives trial i's (reference inputs, candidate
+    inputs): same values, separate tensors. Trials alternate which side goes first."""
     flush = platform.make_flush()
-    for _ in range(warmup):
-        for fn in (ref, cand):
-            platform.time_ms(lambda: fn(input_sets[0]), flush)
-    est = max(platform.time_ms(lambda: ref(input_sets[0]), flush), platform.time_ms(lambda: cand(input_sets[0]), flush))
+    run = TimingRun()
+    ref_in, cand_in = make_inputs(0)
+    est = 0.0
+    for w in range(warmup + 1):
+        for fn, x in ((ref, ref_in), (cand, cand_in)):
+            ms, _, out = platform.time_call(lambda: fn(x), flush)
+            del out
+            if w == warmup:
+                est = max(est, ms)
+    del ref_in, cand_in
     trials = int(min(max_trials, max(min_trials, budget_s * 1e3 / max(est, 1e-3))))
-    ref_ms, cand_ms = [], []
     deadline = time.monotonic() + 4 * budget_s + 10 * est / 1e3
     for i in range(trials):
-        inputs = input_sets[i % len(input_sets)]
-        order = [(ref, ref_ms), (cand, cand_ms)] if i % 2 == 0 else [(cand, cand_ms), (ref, ref_ms)]
-        for fn, bucket in order:
-            bucket.append(platform.time_ms(lambda: fn(inputs), flush))
+        ref_in, cand_in = make_inputs(i + 1)
+        sides = [("ref", ref, ref_in), ("cand", cand, cand_in)]
+        outs = {}
+        for name, fn, x in (sides if i % 2 == 0 else sides[::-1]):
+            dev_ms, host_ms, outs[name] = platform.time_call(lambda: fn(x), flush)
+            (run.ref_ms if name == "ref" else run.cand_ms).append(dev_ms)
+            (run.ref_gap_ms if name == "ref" else run.cand_gap_ms).append(max(0.0, host_ms - dev_ms))
+        problem = verify(outs["cand"], outs["ref"])
+        del outs, ref_in, cand_in
+        if problem:
+            run.mismatch = f"timed trial {i + 1}: {problem}"
+            return run
         if i + 1 >= min_trials and time.monotonic() > deadline:
             break
-    return summarise(ref_ms), summarise(cand_ms)
+    return run

@@ -141,20 +141,23 @@ class Worker:
         return {"ok": True, "seconds": seconds, "cached": cached}
 
     def check(self) -> dict:
-        from tools.correctness import compare, modified_inputs, snapshot
+        from tools.correctness import compare, modified_inputs, snapshot, tolerance_for
         from tools.speed_of_light import count_flops, main_dtype, tensor_bytes
 
         torch = self.torch
         ref, cand = self.models()
+        seeds = self.req.check_seeds
+        # Every trial has fresh inputs; the candidate goes first on odd ones; the last trial repeats the
+        # first one's inputs with other bytes in free memory, so reads of memory nobody wrote show up.
+        plan = [(seed, i % 2 == 1, 0xFF) for i, seed in enumerate(seeds)] + ([(seeds[0], True, 0x3F)] if seeds else [])
         trials, t0 = [], time.perf_counter()
-        for i, seed in enumerate(self.req.check_seeds):
+        for i, (seed, cand_first, byte) in enumerate(plan):
             inputs = self.make_inputs(seed)
             pristine = snapshot(inputs)
             cand_in = self.clone(inputs)
-            cand_first = i % 2 == 1
             with torch.no_grad():
                 if cand_first:
-                    out_c = self._run_candidate(cand_in, poison_bytes=tensor_bytes(inputs) * 2)
+                    out_c = self._run_candidate(cand_in, tensor_bytes(inputs) * 2 + (64 << 20), byte)
                     out_r = ref(*self.clone(inputs))
                 else:
                     if self.flops is None:
@@ -165,7 +168,7 @@ class Worker:
                     else:
                         out_r = ref(*self.clone(inputs))
                     self.sync()
-                    out_c = self._run_candidate(cand_in, poison_bytes=tensor_bytes(out_r) * 4 + (64 << 20))
+                    out_c = self._run_candidate(cand_in, tensor_bytes(out_r) * 4 + (64 << 20), byte)
             self.sync()
             result = compare(out_c, out_r, self.req.tolerance)
             result.trial, result.candidate_first = i, cand_first
@@ -173,25 +176,26 @@ class Worker:
             if changed and result.passed:
                 result.passed = False
                 result.problem = f"input(s) {changed} were modified in place; inputs are read-only"
+            if i == len(seeds) and not result.passed:
+                result.problem = ("different results for the same inputs as trial 1 once free memory held other "
+                                  f"bytes: the kernel reads memory it never wrote (uninitialised scratch, shared "
+                                  f"memory or out of bounds); {result.problem}")
             trials.append(result.model_dump())
             del out_c, out_r, inputs, pristine, cand_in
             if not result.passed:
                 break
-        passed = bool(trials) and all(t["passed"] for t in trials) and len(trials) == len(self.req.check_seeds)
+        passed = bool(trials) and all(t["passed"] for t in trials) and len(trials) == len(plan)
         info = {"passed": passed, "trials": trials, "seconds": time.perf_counter() - t0}
-        if self.req.check_seeds:
-            from tools.correctness import tolerance_for
-
-            info["atol"], info["rtol"] = tolerance_for(getattr(torch, self.dtype, torch.float32), self.req.tolerance)
+        info["atol"], info["rtol"] = tolerance_for(getattr(torch, self.dtype, torch.float32), self.req.tolerance)
         if not passed:
             bad = next(t for t in trials if not t["passed"])
             order = "candidate ran first" if bad["candidate_first"] else "reference ran first"
-            raise PhaseFailure("incorrect", f"trial {bad['trial'] + 1}/{len(self.req.check_seeds)} ({order}): {bad['problem']}",
-                               check=info)
+            label = f"trial {bad['trial'] + 1}/{len(plan)}"
+            raise PhaseFailure("incorrect", f"{label} ({order}): {bad['problem']}", check=info)
         return info
 
-    def _run_candidate(self, inputs: list, poison_bytes: int):
-        self.platform.poison_free_memory(poison_bytes)
+    def _run_candidate(self, inputs: list, poison_bytes: int, byte: int = 0xFF):
+        self.platform.poison_free_memory(poison_bytes, byte)
         try:
             out = self.cand_model(*inputs)
             self.sync()
@@ -227,35 +231,65 @@ class Worker:
         if self.flops is not None:
             info["floor_ms"], info["bound"] = floor_ms(self.flops, self.min_bytes, peaks_for(desc.get("device_name", ""), desc.get("arch", "")), self.dtype)
         info["seconds"] = time.perf_counter() - t0
-        if self.platform.device_type != "cpu" and self.req.kernel_names and records and own_share == 0.0:
-            libs = ", ".join(r.name.split("(")[0][:60] for r in records[:3])
-            raise PhaseFailure("rejected", f"none of the kernels in your source ran ({', '.join(self.req.kernel_names)}); "
-                               f"the device time went to {libs}", profile=info)
+        self._judge_profile(records, own_share, info)
         return info
 
+    def _judge_profile(self, records, own_share: float, info: dict) -> None:
+        """Reject from what actually executed: the work must be the candidate's own code."""
+        top = ", ".join(f"{r.name.split('(')[0][:60]} {100 * r.share:.0f}%" for r in records if not r.own)[:300]
+        if self.platform.device_type == "cpu":
+            if records and own_share < 0.5:
+                raise PhaseFailure("rejected", f"ATen ops did most of the work ({100 * (1 - own_share):.0f}% of the "
+                                   f"forward's time: {top}); compute it in your own C++ code", profile=info)
+            return
+        if not self.req.kernel_names or not records:
+            return
+        if own_share == 0.0:
+            raise PhaseFailure("rejected", f"none of the kernels in your source ran ({', '.join(self.req.kernel_names)}); "
+                               f"the device time went to {top}", profile=info)
+        if own_share < 0.5:
+            raise PhaseFailure("rejected", f"library kernels did most of the work: only {100 * own_share:.0f}% of the "
+                               f"device time was in your kernels; the rest went to {top}", profile=info)
+
     def time(self) -> dict:
-        from tools.speed_of_light import tensor_bytes
-        from tools.timing import interleaved
+        from tools.correctness import compare
+        from tools.timing import interleaved, summarise
 
         torch = self.torch
         ref, cand = self.models()
-        base = self.make_inputs(self.req.timing_seed)
-        per_set = max(tensor_bytes(base), 1)
-        n_sets = int(max(1, min(3, self.platform.free_memory_bytes() * 0.25 // per_set)))
-        sets = [base] + [self.clone(base) for _ in range(n_sets - 1)]
+
+        def make_inputs(i: int):
+            x = self.make_inputs(self.req.timing_seed + 7919 * i)
+            return x, self.clone(x)
+
+        def verify(out_c, out_r):
+            res = compare(out_c, out_r, self.req.tolerance)
+            return None if res.passed else res.problem
+
         t0 = time.perf_counter()
         with torch.no_grad():
-            r, c = interleaved(self.platform, lambda x: ref(*x), lambda x: cand(*x), sets, warmup=self.req.warmup,
-                               budget_s=self.req.time_budget_s, min_trials=self.req.min_timing_trials,
-                               max_trials=self.req.max_timing_trials)
-        return {"reference": r.model_dump(), "candidate": c.model_dump(), "speedup": r.median_ms / c.median_ms,
-                "seconds": time.perf_counter() - t0}
+            run = interleaved(self.platform, lambda x: ref(*x), lambda x: cand(*x), make_inputs, verify,
+                              warmup=self.req.warmup, budget_s=self.req.time_budget_s,
+                              min_trials=self.req.min_timing_trials, max_trials=self.req.max_timing_trials)
+        if run.mismatch:
+            raise PhaseFailure("rejected", f"outputs during timing did not match the reference ({run.mismatch}): "
+                               f"every timed call gets fresh inputs, so cached or replayed results fail")
+        r, c = summarise(run.ref_ms), summarise(run.cand_ms)
+        excess = run.excess_gap_ms()
+        info = {"reference": r.model_dump(), "candidate": c.model_dump(), "speedup": r.median_ms / c.median_ms,
+                "excess_gap_ms": excess, "seconds": time.perf_counter() - t0}
+        if excess > max(0.02, 0.25 * c.median_ms):
+            raise PhaseFailure("rejected", f"work ran outside the current stream: the device stayed busy {excess:.3g} ms "
+                               f"per call after your stream's last kernel (your stream's time was {c.median_ms:.3g} ms); "
+                               f"launch on at::cuda::getCurrentCUDAStream() and join any other stream before returning",
+                               time=info)
+        return info
 
     def baseline(self) -> dict:
         """The reference alone: its time and its speed-of-light floor, for read_reference."""
         from tools.device_peaks import peaks_for
         from tools.speed_of_light import count_flops, floor_ms, main_dtype, tensor_bytes
-        from tools.timing import interleaved
+        from tools.timing import interleaved, summarise
 
         torch = self.torch
         ref, _ = self.models()
@@ -264,8 +298,10 @@ class Worker:
             flops, out = count_flops(lambda: ref(*inputs))
             min_bytes = float(tensor_bytes(inputs) + tensor_bytes(out) + sum(tensor_bytes(p) for p in ref.parameters()))
             del out
-            r, _ = interleaved(self.platform, lambda x: ref(*x), lambda x: ref(*x), [inputs], warmup=2,
-                               budget_s=self.req.time_budget_s / 2, min_trials=5, max_trials=50)
+            run = interleaved(self.platform, lambda x: ref(*x), lambda x: ref(*x), lambda i: (inputs, inputs),
+                              lambda c, r: None, warmup=2, budget_s=self.req.time_budget_s / 2, min_trials=5,
+                              max_trials=50)
+        r = summarise(run.ref_ms)
         desc = self.platform.describe()
         floor, bound = floor_ms(flops, min_bytes, peaks_for(desc.get("device_name", ""), desc.get("arch", "")), main_dtype(inputs))
         shapes = [f"{tuple(x.shape)} {str(x.dtype).removeprefix('torch.')}" if isinstance(x, torch.Tensor) else repr(x) for x in inputs]
@@ -277,6 +313,17 @@ def _exc_line(e: BaseException) -> str:
     msg = str(e).strip().splitlines()
     first = msg[0] if msg else ""
     return f"{type(e).__name__}: {first[:400]}"
+
+
+def _limit_resources() -> None:
+    """A candidate that prints without end or dumps core must not fill the disk."""
+    import resource
+
+    for what, value in ((resource.RLIMIT_FSIZE, 4 << 30), (resource.RLIMIT_CORE, 0)):
+        try:
+            resource.setrlimit(what, (value, value))
+        except (ValueError, OSError):
+            pass
 
 
 def probe() -> dict:
@@ -293,6 +340,7 @@ def main() -> None:
         os._exit(0)
     req = WorkerRequest.model_validate_json(sys.stdin.read())
     sys.stdin.close()
+    _limit_resources()
     ch = Channel(req.channel_fd)
     phase = "setup"
     try:

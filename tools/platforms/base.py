@@ -50,16 +50,16 @@ class Platform:
     def make_flush(self) -> Callable[[], None]:
         return lambda: None
 
-    def time_ms(self, fn: Callable[[], object], flush: Callable[[], None]) -> float:
-        """One timed call on a cold cache, everything the call started finished inside the window."""
+    def time_call(self, fn: Callable[[], object], flush: Callable[[], None]) -> tuple[float, float, object]:
+        """One call on a cold cache: (device ms, host ms until everything it started finished, output).
+        On the CPU the two are the same clock."""
         flush()
         self.synchronize()
         t0 = time.perf_counter()
         out = fn()
         self.synchronize()
-        t1 = time.perf_counter()
-        del out
-        return (t1 - t0) * 1e3
+        ms = (time.perf_counter() - t0) * 1e3
+        return ms, ms, out
 
     def describe(self) -> dict:
         return {"platform": self.name, "device_name": "", "arch": ""}
@@ -72,5 +72,6 @@ class Platform:
     def free_memory_bytes(self) -> int:
         return 8 << 30
 
-    def poison_free_memory(self, nbytes: int) -> None:
-        """Fill memory the allocator will hand out next with NaN bit patterns."""
+    def poison_free_memory(self, nbytes: int, byte: int = 0xFF) -> None:
+        """Fill memory the allocator will hand out next with a byte pattern (0xFF: NaN in every float
+        format), so outputs a kernel never writes, or stale buffers it reads, give themselves away."""

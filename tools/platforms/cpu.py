@@ -50,10 +50,10 @@ class CpuPlatform(Platform):
         except (ValueError, OSError):
             return 4 << 30
 
-    def poison_free_memory(self, nbytes: int) -> None:
+    def poison_free_memory(self, nbytes: int, byte: int = 0xFF) -> None:
         import torch
 
         if nbytes > 0:
             t = torch.empty(nbytes, dtype=torch.uint8)
-            t.fill_(0xFF)
+            t.fill_(byte)
             del t

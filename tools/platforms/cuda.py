@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from typing import Callable
 
 from tools.errors import PlatformError
@@ -66,21 +67,23 @@ class CudaPlatform(Platform):
 
         return flush
 
-    def time_ms(self, fn, flush) -> float:
+    def time_call(self, fn, flush):
+        """Events on the current stream give the device time (what do_bench and ncu report); the host
+        clock runs until a device-wide sync returns, so work hidden on other streams shows up as a
+        gap between the two that the worker checks."""
         import torch
 
         start = torch.cuda.Event(enable_timing=True)
         end = torch.cuda.Event(enable_timing=True)
         flush()
         torch.cuda.synchronize()
+        t0 = time.perf_counter()
         start.record()
         out = fn()
-        # A device-wide sync before the end event: work a candidate put on other streams is counted.
-        torch.cuda.synchronize()
         end.record()
-        end.synchronize()
-        del out
-        return start.elapsed_time(end)
+        torch.cuda.synchronize()
+        host_ms = (time.perf_counter() - t0) * 1e3
+        return start.elapsed_time(end), host_ms, out
 
     def describe(self) -> dict:
         import torch
@@ -102,7 +105,7 @@ class CudaPlatform(Platform):
         free, _ = torch.cuda.mem_get_info()
         return int(free)
 
-    def poison_free_memory(self, nbytes: int) -> None:
+    def poison_free_memory(self, nbytes: int, byte: int = 0xFF) -> None:
         import torch
 
         # Hand cached blocks back, then take them (and fresh pages) as one NaN-filled block that the
@@ -111,5 +114,5 @@ class CudaPlatform(Platform):
         nbytes = min(nbytes, int(torch.cuda.mem_get_info()[0] * 0.8))
         if nbytes > 0:
             t = torch.empty(nbytes, dtype=torch.uint8, device="cuda")
-            t.fill_(0xFF)
+            t.fill_(byte)
             del t
