@@ -56,18 +56,30 @@ def family_for(problem_name: str) -> str | None:
     return _config().get("default_family")
 
 
-def _family_prompt_file(family: str) -> str:
+def family_prompt_file(family: str, platform: str | None = None, hipkittens: bool = False) -> str:
+    """The advice file of ``family``: a family's optional ``platforms`` map names a file per platform
+    and a ``PLATFORM+hipkittens`` variant; the most specific entry wins, ``prompt`` is the fallback."""
     for fam in _config()["families"]:
         if fam["name"] == family:
+            variants = fam.get("platforms", {})
+            if platform is not None:
+                if hipkittens and f"{platform}+hipkittens" in variants:
+                    return variants[f"{platform}+hipkittens"]
+                if platform in variants:
+                    return variants[platform]
             return fam["prompt"]
     raise KeyError(f"family {family!r} is not in prompts/config.json")
 
 
-def system_prompt(platform: str, problem_name: str, **vars: Any) -> str:
+_family_prompt_file = family_prompt_file
+
+
+def system_prompt(platform: str, problem_name: str, *, hipkittens: bool = False, **vars: Any) -> str:
     """The system prompt for ``platform`` (cuda, rocm or cpu) plus the advice of the problem's family.
 
     ``platform`` and ``problem_name`` are filled in automatically; the templates also need
     ``arch``, ``device_name``, ``target_speedup`` and ``max_attempts`` (missing ones raise KeyError).
+    ``hipkittens`` picks a family's HipKittens variant (GEMM on rocm) when HipKittens is configured.
     """
     systems = _config()["system"]
     if platform not in systems:
@@ -75,7 +87,8 @@ def system_prompt(platform: str, problem_name: str, **vars: Any) -> str:
     text = _read(systems[platform])
     family = family_for(problem_name)
     if family is not None:
-        text = text.rstrip("\n") + "\n\n" + _read(_family_prompt_file(family)).strip("\n") + "\n"
+        advice = _read(family_prompt_file(family, platform, hipkittens))
+        text = text.rstrip("\n") + "\n\n" + advice.strip("\n") + "\n"
     values = {"platform": platform, "problem_name": problem_name, **vars}
     return Template(text).substitute(values)
 

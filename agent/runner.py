@@ -106,7 +106,8 @@ def run_thread(run: Run, problem: Problem, sample: int) -> str | None:
         inputs = None
         trace.append({"type": "resume", "node": "runner"})
     else:
-        system = system_prompt(run.platform, problem.name, arch=dev.get("arch", ""), device_name=dev.get("device_name", ""),
+        system = system_prompt(run.platform, problem.name, hipkittens=getattr(run.evaluator.platform, "hipkittens", False),
+                               arch=dev.get("arch", ""), device_name=dev.get("device_name", ""),
                                target_speedup=f"{run.budget.target:g}", max_attempts=run.budget.max_attempts)
         messages = [SystemMessage(system), HumanMessage(task_prompt(problem.name, problem.level, sample))]
         inputs = {"messages": messages, "problem": problem.name, "sample": sample, "evaluated": [], "best": None,

@@ -13,6 +13,10 @@ KERNELS = ROOT / "tests" / "kernels"
 def cache_dir(tmp_path_factory) -> Path:
     """One extension build cache for the whole session (and every xdist worker): identical kernel
     sources are built once."""
+    if os.environ.get("HIPGEN_TEST_CACHE"):  # a build cache kept across pytest runs (GPU sessions)
+        shared = Path(os.environ["HIPGEN_TEST_CACHE"])
+        shared.mkdir(parents=True, exist_ok=True)
+        return shared
     root = tmp_path_factory.getbasetemp()
     shared = (root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "hipgen-cache"
     shared.mkdir(parents=True, exist_ok=True)

@@ -132,3 +132,175 @@ def compile_cuda_only(source: str, arch: str = "sm_90", nvcc: str | None = None,
                                  errors=f"nvcc timed out after {timeout:.0f} s\n" + trim_errors(out))
     return CompileOnlyResult(ok=code == 0, seconds=seconds, command=cmd,
                              errors="" if code == 0 else trim_errors(out))
+
+
+# ---------------------------------------------------------------------------------------------------
+# HIP: the same check for AMD targets with hipcc (Debian's `hipcc` package: HIP 5.2, clang-15, gfx90a).
+#
+# What compiles here, with a CPU build of torch: HIP runtime headers (<hip/hip_runtime.h>), torch's
+# host headers (<torch/extension.h>, <torch/types.h>: TORCH_CHECK, tensors, data_ptr), and device code
+# for the chosen gfx target. What does not: <ATen/hip/...>, <c10/hip/...> (and the <ATen/cuda/...>
+# includes that load_inline's hipify turns into them): the CPU wheel ships no HIP headers of torch, so a
+# source using at::cuda::getCurrentCUDAStream() fails here although it builds on a ROCm machine; and,
+# with HIP 5.2, <hip/hip_bf16.h> (__hip_bfloat16 came with ROCm 5.7) and the *_sync warp builtins
+# (ROCm 6.2). torch's headers include <thrust/complex.h> under hipcc; ROCm ships it in rocThrust,
+# Debian in libthrust-dev, used here with its host (CPP) device system since no rocThrust is installed.
+# ---------------------------------------------------------------------------------------------------
+
+HIP_KERNEL_FILE = "kernel.hip"
+DEFAULT_HIPCC = "/opt/rocm/bin/hipcc"
+# What load_inline puts in front of cuda_sources, after its hipify pass on ROCm.
+_LOAD_INLINE_HIP_PREFIX = "#include <torch/types.h>\n#include <hip/hip_runtime.h>\n"
+# torch/utils/cpp_extension.py: COMMON_HIP_FLAGS + COMMON_HIPCC_FLAGS.
+TORCH_HIP_FLAGS = ["-D__HIP_PLATFORM_AMD__=1", "-DUSE_ROCM=1", "-DHIPBLAS_V2", "-fPIC", "-DCUDA_HAS_FP16=1",
+                   "-D__HIP_NO_HALF_OPERATORS__=1", "-D__HIP_NO_HALF_CONVERSIONS__=1",
+                   "-DHIP_ENABLE_WARP_SYNC_BUILTINS=1"]
+_MISSING_TORCH_HIP_RE = re.compile(r"'((?:ATen|c10)/(?:hip|cuda)/[^']+)' file not found")
+_SYNC_32BIT_MASK_RE = re.compile(r"__(shfl\w*|ballot|any|all|activemask|match_\w+|reduce_\w+)_sync\s*\(\s*"
+                                 r"(0x[fF]{8}[uU]?|4294967295[uU]?|~0[uU]?|0xffffffffu)\s*[,)]")
+
+
+def find_hipcc(hipcc: str | None = None) -> str:
+    candidates = [hipcc] if hipcc else []
+    for var in ("ROCM_HOME", "ROCM_PATH", "HIP_PATH"):
+        if os.environ.get(var):
+            candidates.append(os.path.join(os.environ[var], "bin", "hipcc"))
+    candidates += [shutil.which("hipcc"), DEFAULT_HIPCC]
+    for path in candidates:
+        if path and os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    raise PlatformError("hipcc was not found: apt-get install hipcc (Debian) or install ROCm.")
+
+
+def hip_version(hipcc: str) -> tuple[int, int]:
+    """(major, minor) from `hipcc --version`; (0, 0) when it cannot be read."""
+    try:
+        out = subprocess.run([hipcc, "--version"], capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "HIP_PLATFORM": "amd"}).stdout
+    except (OSError, subprocess.SubprocessError):
+        return (0, 0)
+    m = re.search(r"HIP version:\s*(\d+)\.(\d+)", out)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+def _hip_std(hipcc: str) -> str:
+    # torch builds extensions with -std=c++20, but clang-15 (HIP 5.x) crashes on torch's headers in
+    # C++20 mode; C++17 parses them (with warnings) and is what those compilers get here.
+    return "-std=c++20" if hip_version(hipcc) >= (6, 0) else "-std=c++17"
+
+
+def _thrust_flags() -> list[str]:
+    """rocThrust present: nothing. NVIDIA/Debian Thrust: its host device system, so that the
+    <thrust/complex.h> torch includes under hipcc does not pull in the CUDA runtime."""
+    for root in ("/opt/rocm/include", "/usr/include"):
+        if os.path.isdir(os.path.join(root, "thrust", "system", "hip")):
+            return []
+    return ["-DTHRUST_DEVICE_SYSTEM=THRUST_DEVICE_SYSTEM_CPP"]
+
+
+def hip_include_dirs() -> list[str]:
+    import torch.utils.cpp_extension as cpp_extension
+
+    return list(cpp_extension.include_paths()) + [sysconfig.get_paths()["include"]]
+
+
+def hipcc_command(hipcc: str, arch: str, src: Path, obj: Path, std: str | None = None) -> list[str]:
+    import torch
+
+    if not re.fullmatch(r"gfx[0-9a-f]+(:[a-z+\-:]+)?", arch.strip()):
+        raise PlatformError(f"unknown AMD architecture {arch!r}: use the form gfx942.")
+    abi = int(bool(getattr(torch._C, "_GLIBCXX_USE_CXX11_ABI", True)))
+    cmd = [hipcc, "-c", "-x", "hip", f"--offload-arch={arch.strip()}", std or _hip_std(hipcc), "-O3",
+           "-DWITH_HIP", f"-D_GLIBCXX_USE_CXX11_ABI={abi}", "-DTORCH_EXTENSION_NAME=x", *TORCH_HIP_FLAGS,
+           *_thrust_flags()]
+    cmd += [f"-I{d}" for d in hip_include_dirs()]
+    return cmd + [str(src), "-o", str(obj)]
+
+
+def hipify_source(text: str, workdir: Path) -> str:
+    """Run torch's hipify over the text as load_inline does on ROCm (cudaStream_t -> hipStream_t,
+    <<<...>>> -> hipLaunchKernelGGL, ATen/cuda -> ATen/hip); the text unchanged when hipify is absent."""
+    import contextlib
+    import io
+
+    try:
+        from torch.utils.hipify import hipify_python
+    except ImportError:
+        return text
+    src = workdir / "cuda.cu"
+    src.write_text(text)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        res = hipify_python.hipify(project_directory=str(workdir), output_directory=str(workdir),
+                                   includes=[str(workdir / "*")], extra_files=[str(src)], show_detailed=False,
+                                   is_pytorch_extension=True, hipify_extra_files_only=True, show_progress=False)
+    out = res.get(str(src))
+    path = Path(out.hipified_path) if out is not None and out.hipified_path else src
+    hipified = path.read_text()
+    # hipify marks its output with a first comment line; drop it so #line numbering stays exact.
+    if hipified.startswith("// !!! This is a file automatically generated by hipify!!!\n"):
+        hipified = hipified.split("\n", 1)[1]
+    return hipified
+
+
+def hip_hints(source_text: str, errors: str) -> list[str]:
+    """One-line explanations the compiler's own message does not give."""
+    hints = []
+    if _SYNC_32BIT_MASK_RE.search(strip_c_comments(source_text)):
+        hints.append("hint: a *_sync warp builtin is called with a 32-bit lane mask (0xffffffff). AMD "
+                     "wavefronts have 64 lanes and HIP's *_sync builtins require a 64-bit mask "
+                     "(0xffffffffffffffffULL); better, use __shfl_xor(v, offset) with no mask.")
+    m = _MISSING_TORCH_HIP_RE.search(errors)
+    if m:
+        hints.append(f"note: <{m.group(1)}> is a ROCm build of torch's header; this compile-only check uses "
+                     "a CPU build of torch, which has none, so it cannot check that include.")
+    return hints
+
+
+def strip_c_comments(text: str) -> str:
+    return re.sub(r"//[^\n]*|/\*.*?\*/", " ", text, flags=re.S)
+
+
+def compile_hip_only(source: str, arch: str = "gfx90a", hipcc: str | None = None,
+                     timeout: float = 300) -> CompileOnlyResult:
+    """hipcc -c the candidate's cuda_sources for an AMD target as load_inline would on ROCm (hipify
+    pass, torch's HIP flags); ok is False with the first errors, lines in the kernel source."""
+    hipcc_path = find_hipcc(hipcc)
+    try:
+        ext = extract_sources(source)
+    except SyntaxError as e:
+        return CompileOnlyResult(ok=False, errors=f"Python syntax error on line {e.lineno}: {e.msg}")
+    if not ext.cuda.strip():
+        why = "could not be resolved statically" if ext.unresolved else "were not found"
+        return CompileOnlyResult(ok=False, errors=f"the load_inline cuda_sources {why}; pass them as string constants.")
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="compile_hip_only_") as tmp:
+        text = hipify_source(f'{_LOAD_INLINE_HIP_PREFIX}#line 1 "{HIP_KERNEL_FILE}"\n{ext.cuda}\n', Path(tmp))
+        src, obj = Path(tmp) / HIP_KERNEL_FILE, Path(tmp) / "kernel.o"
+        src.write_text(text)
+        cmd = hipcc_command(hipcc_path, arch, src, obj)
+        env = {**os.environ, "HIP_PLATFORM": "amd"}
+        code, out = _run_env(cmd, tmp, timeout, env)
+        out = out.replace(str(src), HIP_KERNEL_FILE).replace(tmp + os.sep, "")
+    seconds = time.monotonic() - start
+    if code is None:
+        return CompileOnlyResult(ok=False, seconds=seconds, command=cmd,
+                                 errors=f"hipcc timed out after {timeout:.0f} s\n" + trim_errors(out))
+    if code == 0:
+        return CompileOnlyResult(ok=True, seconds=seconds, command=cmd)
+    errors = trim_errors(out)
+    hints = hip_hints(ext.cuda, out)
+    if hints:
+        errors = "\n".join(hints) + "\n" + errors
+    return CompileOnlyResult(ok=False, seconds=seconds, command=cmd, errors=errors)
+
+
+def _run_env(cmd: list[str], cwd: str, timeout: float, env: dict[str, str]) -> tuple[int | None, str]:
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True, env=env)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        return proc.returncode, out
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        return None, out

@@ -533,7 +533,12 @@ def check_source(source: str, platform: str, banned_ops: list[str] | None = None
         return [Violation(line=e.lineno or 1, rule="syntax",
                           message=f"Python syntax error: {e.msg}; fix it so the file parses.")]
     banned = _Banned(DEFAULT_BANNED_OPS if banned_ops is None else banned_ops)
-    return _Checker(tree, source, platform, banned).run()
+    violations = _Checker(tree, source, platform, banned).run()
+    if platform == "rocm":
+        from tools.rocm_rules import check_rocm_flags
+
+        violations = sorted(violations + check_rocm_flags(source), key=lambda v: v.line)
+    return violations
 
 
 def format_violations(vs: list[Violation]) -> str:

@@ -72,6 +72,17 @@ class Platform:
     def free_memory_bytes(self) -> int:
         return 8 << 30
 
-    def poison_free_memory(self, nbytes: int, byte: int = 0xFF) -> None:
+    def poison_free_memory(self, nbytes: int, byte: int = 0xFF, block_sizes: tuple[int, ...] = ()) -> None:
         """Fill memory the allocator will hand out next with a byte pattern (0xFF: NaN in every float
-        format), so outputs a kernel never writes, or stale buffers it reads, give themselves away."""
+        format), so outputs a kernel never writes, or stale buffers it reads, give themselves away.
+        Blocks of the sizes the candidate is likely to ask for (its outputs) take the freed blocks an
+        allocator would reuse; one large block covers the rest."""
+        import torch
+
+        held = [torch.empty(size, dtype=torch.uint8, device=self.device_type).fill_(byte)
+                for size in block_sizes if size > 0 for _ in range(4)]
+        if nbytes > 0:
+            held.append(torch.empty(nbytes, dtype=torch.uint8, device=self.device_type).fill_(byte))
+        self.synchronize()
+        while held:
+            held.pop()

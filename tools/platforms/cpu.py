@@ -49,11 +49,3 @@ class CpuPlatform(Platform):
             return int(pages * os.sysconf("SC_PAGE_SIZE"))
         except (ValueError, OSError):
             return 4 << 30
-
-    def poison_free_memory(self, nbytes: int, byte: int = 0xFF) -> None:
-        import torch
-
-        if nbytes > 0:
-            t = torch.empty(nbytes, dtype=torch.uint8)
-            t.fill_(byte)
-            del t

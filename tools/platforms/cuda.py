@@ -105,14 +105,11 @@ class CudaPlatform(Platform):
         free, _ = torch.cuda.mem_get_info()
         return int(free)
 
-    def poison_free_memory(self, nbytes: int, byte: int = 0xFF) -> None:
+    def poison_free_memory(self, nbytes: int, byte: int = 0xFF, block_sizes: tuple[int, ...] = ()) -> None:
         import torch
 
-        # Hand cached blocks back, then take them (and fresh pages) as one NaN-filled block that the
-        # caching allocator will split for the candidate's next allocations.
+        # Cached blocks go back to the driver first, so the poisoned blocks below are the ones the
+        # caching allocator hands out next (it splits large cached blocks for small requests).
         torch.cuda.empty_cache()
         nbytes = min(nbytes, int(torch.cuda.mem_get_info()[0] * 0.8))
-        if nbytes > 0:
-            t = torch.empty(nbytes, dtype=torch.uint8, device="cuda")
-            t.fill_(byte)
-            del t
+        super().poison_free_memory(nbytes, byte, block_sizes)

@@ -1,15 +1,102 @@
 """The rocm platform: HIP C++ through hipcc. torch keeps the torch.cuda API on ROCm, so the device
 side is the cuda platform's; building, arch selection, device visibility and the cache flush differ.
-rocprofv3 profiling is not here yet (torch.profiler serves meanwhile)."""
+
+Build environment (what `build_env` returns; candidates call load_inline themselves, so everything
+reaches hipcc through the environment):
+- PYTORCH_ROCM_ARCH: one `--offload-arch` per entry. Chosen from the explicit arch (--arch; settings
+  pass PYTORCH_ROCM_ARCH there too), else this process's PYTORCH_ROCM_ARCH, else the first GPU agent
+  (`amdgpu-arch` / `rocm_agent_enumerator`, no HIP initialisation in the parent), else gfx950.
+- HipKittens, when its root is configured (argument, or HIPKITTENS_ROOT): its include folder goes on
+  CPLUS_INCLUDE_PATH (clang adds it as a system include dir for C++ and HIP), and -DKITTENS_CDNA3
+  (gfx942) or -DKITTENS_CDNA4 (gfx950) on HIPCC_COMPILE_FLAGS_APPEND, which hipcc appends to every
+  compile (both the Perl hipcc of ROCm <= 5.x and the hipcc binary of ROCm 6/7 read it).
+"""
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
+from pathlib import Path
 
 from tools.errors import PlatformError
 from tools.platforms.cuda import CudaPlatform
 
 DEFAULT_ARCH = "gfx950"
+HIPKITTENS_ENV = "HIPKITTENS_ROOT"
+# HipKittens' per-generation switch: CDNA3 = MI300X/MI325X, CDNA4 = MI350X/MI355X.
+KITTENS_DEFINES = {"gfx942": "-DKITTENS_CDNA3", "gfx950": "-DKITTENS_CDNA4"}
+_ARCH_RE = re.compile(r"^gfx[0-9a-f]{2,4}$")
+
+
+def normalise_rocm_arch(arch: str) -> str:
+    """'gfx942:sramecc+:xnack-' -> 'gfx942'; several targets (';' or spaces) keep their order, joined
+    with ';' as PYTORCH_ROCM_ARCH expects."""
+    parts = [p.split(":")[0].strip().lower() for p in re.split(r"[;\s,]+", arch.strip()) if p.strip()]
+    for p in parts:
+        if not _ARCH_RE.match(p):
+            raise PlatformError(f"Unrecognised AMD arch '{p}': use a form like gfx942 or gfx950.")
+    if not parts:
+        raise PlatformError("An empty AMD arch was given: use a form like gfx942 or gfx950.")
+    return ";".join(dict.fromkeys(parts))
+
+
+def detect_device_arch() -> str | None:
+    """The first GPU agent's gfx name from ROCm's command-line tools, or None."""
+    for tool in ("amdgpu-arch", "rocm_agent_enumerator"):
+        path = shutil.which(tool) or shutil.which(tool, path="/opt/rocm/bin") \
+            or shutil.which(tool, path="/opt/rocm/llvm/bin")
+        if not path:
+            continue
+        try:
+            out = subprocess.run([path], capture_output=True, text=True, timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            continue
+        for line in out.split():
+            name = line.strip().split(":")[0]
+            if _ARCH_RE.match(name) and name != "gfx000":   # gfx000 is the CPU agent
+                return name
+    return None
+
+
+def resolve_arch(arch: str | None, env: dict[str, str] | None = None, device_arch=detect_device_arch) -> str:
+    """Explicit arch > PYTORCH_ROCM_ARCH > the device's arch > gfx950. `device_arch` is a callable
+    (or a string, or None) so that tests and callers that already know the device can skip the probe."""
+    env = os.environ if env is None else env
+    if arch and arch.strip():
+        return normalise_rocm_arch(arch)
+    if env.get("PYTORCH_ROCM_ARCH", "").strip():
+        return normalise_rocm_arch(env["PYTORCH_ROCM_ARCH"])
+    dev = device_arch() if callable(device_arch) else device_arch
+    return normalise_rocm_arch(dev) if dev else DEFAULT_ARCH
+
+
+def hipkittens_env(root: str | os.PathLike, arch: str, env: dict[str, str] | None = None) -> dict[str, str]:
+    """CPLUS_INCLUDE_PATH and HIPCC_COMPILE_FLAGS_APPEND for building against HipKittens for `arch`
+    (one target; HipKittens builds one CDNA generation at a time). Existing values are kept, after ours."""
+    env = os.environ if env is None else env
+    root = Path(root).expanduser()
+    include = root / "include"
+    if not include.is_dir():
+        raise PlatformError(f"HipKittens was configured at {root}, but {include} does not exist: "
+                            f"point {HIPKITTENS_ENV} at a HipKittens checkout.")
+    targets = arch.split(";")
+    if len(targets) != 1:
+        raise PlatformError(f"HipKittens builds for one arch at a time, not '{arch}': pick gfx942 or gfx950.")
+    define = KITTENS_DEFINES.get(targets[0])
+    if define is None:
+        raise PlatformError(f"HipKittens supports gfx942 (CDNA3) and gfx950 (CDNA4), not {targets[0]}.")
+    dirs = [str(include)]
+    rocm = env.get("ROCM_PATH") or env.get("ROCM_HOME") or "/opt/rocm"
+    if (Path(rocm) / "include" / "hip").is_dir():
+        dirs.append(str(Path(rocm) / "include" / "hip"))   # HipKittens' own builds add it too
+    if env.get("CPLUS_INCLUDE_PATH"):
+        dirs.append(env["CPLUS_INCLUDE_PATH"])
+    flags = [define]
+    if env.get("HIPCC_COMPILE_FLAGS_APPEND"):
+        flags.insert(0, env["HIPCC_COMPILE_FLAGS_APPEND"])
+    return {"CPLUS_INCLUDE_PATH": os.pathsep.join(dirs), "HIPCC_COMPILE_FLAGS_APPEND": " ".join(flags),
+            HIPKITTENS_ENV: str(root)}
 
 
 class RocmPlatform(CudaPlatform):
@@ -17,6 +104,15 @@ class RocmPlatform(CudaPlatform):
     language = "HIP C++"
     # The Infinity Cache (256 MB) sits behind L2: flush twice its size.
     flush_min_bytes = 512 << 20
+
+    def __init__(self, hipkittens_root: str | os.PathLike | None = None) -> None:
+        root = hipkittens_root or os.environ.get(HIPKITTENS_ENV) or None
+        self.hipkittens_root: Path | None = Path(root).expanduser() if root else None
+
+    @property
+    def hipkittens(self) -> bool:
+        """Whether builds get HipKittens (the prompts offer its GEMM advice then)."""
+        return self.hipkittens_root is not None
 
     def check_available(self) -> None:
         import torch
@@ -34,9 +130,16 @@ class RocmPlatform(CudaPlatform):
         if not hipcc or not os.path.exists(hipcc):
             raise PlatformError("hipcc was not found: install ROCm or set ROCM_HOME to it.")
 
+    def resolve_arch(self, arch: str | None) -> str:
+        return resolve_arch(arch)
+
     def build_env(self, arch: str | None) -> dict[str, str]:
         # An unset arch makes torch compile for every target the wheel knows: minutes per candidate.
-        return {"PYTORCH_ROCM_ARCH": (arch or DEFAULT_ARCH).split(":")[0]}
+        target = self.resolve_arch(arch)
+        env = {"PYTORCH_ROCM_ARCH": target}
+        if self.hipkittens_root is not None:
+            env.update(hipkittens_env(self.hipkittens_root, target))
+        return env
 
     def visible_devices_env(self, index: int | None) -> dict[str, str]:
         return {} if index is None else {"HIP_VISIBLE_DEVICES": str(index)}
@@ -47,4 +150,5 @@ class RocmPlatform(CudaPlatform):
 
         info["arch"] = getattr(torch.cuda.get_device_properties(0), "gcnArchName", "").split(":")[0]
         info["hip"] = torch.version.hip
+        info["hipkittens"] = str(self.hipkittens_root) if self.hipkittens_root else None
         return info

@@ -1,0 +1,133 @@
+"""RocmPlatform without a GPU: arch selection, the build environment (HipKittens), visible devices,
+and the extra_cuda_cflags rule for rocm sources."""
+import pytest
+
+from tools.errors import PlatformError
+from tools.platforms import get_platform
+from tools.platforms import rocm
+from tools.platforms.rocm import RocmPlatform, hipkittens_env, normalise_rocm_arch, resolve_arch
+from tools.rocm_rules import RULE_NVCC_FLAG, RULE_OFFLOAD_ARCH, check_rocm_flags
+
+
+def no_device():
+    raise AssertionError("the device must not be probed when the arch is known")
+
+
+def test_normalise_arch():
+    assert normalise_rocm_arch("gfx942:sramecc+:xnack-") == "gfx942"
+    assert normalise_rocm_arch("gfx942;gfx950") == "gfx942;gfx950"
+    assert normalise_rocm_arch(" GFX950 gfx950 ") == "gfx950"
+    with pytest.raises(PlatformError):
+        normalise_rocm_arch("sm_90")
+    with pytest.raises(PlatformError):
+        normalise_rocm_arch(" ; ")
+
+
+def test_arch_explicit_then_env_then_device_then_default():
+    env = {"PYTORCH_ROCM_ARCH": "gfx942"}
+    assert resolve_arch("gfx950", env, no_device) == "gfx950"
+    assert resolve_arch(None, env, no_device) == "gfx942"
+    assert resolve_arch("", {"PYTORCH_ROCM_ARCH": "  "}, lambda: "gfx90a:sramecc+:xnack-") == "gfx90a"
+    assert resolve_arch(None, {}, lambda: None) == "gfx950"
+    assert resolve_arch(None, {}, None) == rocm.DEFAULT_ARCH == "gfx950"
+
+
+def test_build_env_sets_arch(monkeypatch):
+    monkeypatch.delenv("HIPKITTENS_ROOT", raising=False)
+    monkeypatch.setenv("PYTORCH_ROCM_ARCH", "gfx942")
+    p = RocmPlatform()
+    assert not p.hipkittens
+    assert p.build_env("gfx950:xnack-") == {"PYTORCH_ROCM_ARCH": "gfx950"}
+    assert p.build_env(None) == {"PYTORCH_ROCM_ARCH": "gfx942"}
+    monkeypatch.delenv("PYTORCH_ROCM_ARCH")
+    monkeypatch.setattr(rocm, "detect_device_arch", lambda: None)
+    monkeypatch.setattr(RocmPlatform, "resolve_arch", lambda self, a: resolve_arch(a, device_arch=None))
+    assert p.build_env(None) == {"PYTORCH_ROCM_ARCH": "gfx950"}
+
+
+@pytest.fixture
+def hk_root(tmp_path):
+    (tmp_path / "hk" / "include").mkdir(parents=True)
+    return tmp_path / "hk"
+
+
+@pytest.mark.parametrize("arch, define", [("gfx942", "-DKITTENS_CDNA3"), ("gfx950", "-DKITTENS_CDNA4")])
+def test_hipkittens_env(hk_root, tmp_path, arch, define):
+    env = hipkittens_env(hk_root, arch, {"ROCM_PATH": str(tmp_path / "norocm")})
+    assert env["CPLUS_INCLUDE_PATH"] == str(hk_root / "include")
+    assert env["HIPCC_COMPILE_FLAGS_APPEND"] == define
+    assert env["HIPKITTENS_ROOT"] == str(hk_root)
+    # existing values are kept, after ours
+    (tmp_path / "rocm" / "include" / "hip").mkdir(parents=True)
+    env2 = hipkittens_env(hk_root, arch, {"ROCM_PATH": str(tmp_path / "rocm"), "CPLUS_INCLUDE_PATH": "/x",
+                                          "HIPCC_COMPILE_FLAGS_APPEND": "-O3"})
+    assert env2["CPLUS_INCLUDE_PATH"].split(":") == [str(hk_root / "include"), str(tmp_path / "rocm/include/hip"), "/x"]
+    assert env2["HIPCC_COMPILE_FLAGS_APPEND"] == f"-O3 {define}"
+
+
+def test_hipkittens_errors(hk_root, tmp_path):
+    with pytest.raises(PlatformError, match="gfx942"):
+        hipkittens_env(hk_root, "gfx90a", {})
+    with pytest.raises(PlatformError, match="one arch"):
+        hipkittens_env(hk_root, "gfx942;gfx950", {})
+    with pytest.raises(PlatformError, match="does not exist"):
+        hipkittens_env(tmp_path / "missing", "gfx950", {})
+
+
+def test_platform_hipkittens_from_env_or_argument(hk_root, monkeypatch):
+    monkeypatch.setenv("HIPKITTENS_ROOT", str(hk_root))
+    p = RocmPlatform()
+    assert p.hipkittens and p.hipkittens_root == hk_root
+    env = p.build_env("gfx950")
+    assert env["PYTORCH_ROCM_ARCH"] == "gfx950" and env["HIPCC_COMPILE_FLAGS_APPEND"].endswith("-DKITTENS_CDNA4")
+    assert str(hk_root / "include") in env["CPLUS_INCLUDE_PATH"]
+    monkeypatch.delenv("HIPKITTENS_ROOT")
+    assert not RocmPlatform().hipkittens
+    assert RocmPlatform(hipkittens_root=hk_root).build_env("gfx942")["HIPCC_COMPILE_FLAGS_APPEND"] == "-DKITTENS_CDNA3"
+
+
+def test_visible_devices():
+    p = get_platform("rocm")
+    assert isinstance(p, RocmPlatform)
+    assert p.visible_devices_env(None) == {}
+    assert p.visible_devices_env(3) == {"HIP_VISIBLE_DEVICES": "3"}
+    assert "CUDA_VISIBLE_DEVICES" not in p.visible_devices_env(0)
+    assert p.flush_min_bytes >= 512 << 20
+
+
+FLAGS_SRC = '''import torch
+from torch.utils.cpp_extension import load_inline
+
+FLAGS = ["-O3", "--use_fast_math"]
+ext = load_inline(name="x", cpp_sources="", cuda_sources="",
+                  extra_cuda_cflags=FLAGS + ["-Xptxas -v", "-arch=sm_90",
+                                             "--expt-relaxed-constexpr", "-gencode=arch=compute_90,code=sm_90"])
+'''
+
+
+def test_flags_rule_flags_nvcc_only_flags():
+    vs = check_rocm_flags(FLAGS_SRC)
+    found = {v.message.split("`")[1]: v for v in vs}
+    assert set(found) == {"--use_fast_math", "-Xptxas -v", "-arch=sm_90", "--expt-relaxed-constexpr",
+                          "-gencode=arch=compute_90,code=sm_90"}
+    assert all(v.rule == RULE_NVCC_FLAG for v in vs)
+    assert found["--use_fast_math"].line == 4 and "-ffast-math" in found["--use_fast_math"].message
+    assert found["-arch=sm_90"].line == 6
+
+
+def test_flags_rule_accepts_clang_flags_and_sees_offload_arch():
+    ok = FLAGS_SRC.replace('FLAGS + ["-Xptxas -v", "-arch=sm_90",\n', '["-O3", "-ffast-math", "-std=c++20",\n') \
+        .replace('"--expt-relaxed-constexpr", "-gencode=arch=compute_90,code=sm_90"]', '"-DKITTENS_CDNA4"]')
+    assert check_rocm_flags(ok) == []
+    arch = 'from torch.utils.cpp_extension import load_inline\nx = load_inline("n", "", "", extra_cuda_cflags=["--offload-arch=gfx942"])\n'
+    vs = check_rocm_flags(arch)
+    assert [v.rule for v in vs] == [RULE_OFFLOAD_ARCH] and vs[0].line == 2
+
+
+def test_flags_rule_unresolvable_flags_still_checked():
+    src = ('from torch.utils.cpp_extension import load_inline\nimport os\n'
+           'extra = ["--use_fast_math"] if os.environ.get("X") else ["-O3"]\n'
+           'x = load_inline("n", "", "", extra_cuda_cflags=extra)\n')
+    vs = check_rocm_flags(src)
+    assert len(vs) == 1 and vs[0].line == 3 and "--use_fast_math" in vs[0].message
+    assert check_rocm_flags("this is not python(") == []
