@@ -68,17 +68,18 @@ class CudaPlatform(Platform):
         return flush
 
     def time_call(self, fn, flush):
-        """Events on the current stream give the device time (what do_bench and ncu report); the host
-        clock runs until a device-wide sync returns, so work hidden on other streams shows up as a
-        gap between the two that the worker checks."""
+        """Events on the current stream give the device time (what do_bench and ncu report). The
+        flush is still running when the call is launched, so launch overhead hides behind it as it
+        does in a busy pipeline. The host clock runs until a device-wide sync returns, so work hidden
+        on other streams shows up as a gap between the two that the worker checks."""
         import torch
 
         start = torch.cuda.Event(enable_timing=True)
         end = torch.cuda.Event(enable_timing=True)
-        flush()
         torch.cuda.synchronize()
-        t0 = time.perf_counter()
+        flush()
         start.record()
+        t0 = time.perf_counter()
         out = fn()
         end.record()
         torch.cuda.synchronize()
