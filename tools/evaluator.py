@@ -202,6 +202,9 @@ class Evaluator:
             if first_build is not None and result.build is not None:
                 result.build.seconds, result.build.cached = first_build.seconds, False
         judge_speed_of_light(result, self.config.floor_slack)
+        if upto == "profile" and result.status == Status.ok and self.platform.name == "rocm":
+            self._vendor_profile(req.model_copy(update={"phases": ["build", "profile"]}), build_dir, h, result,
+                                 extracted.kernel_names)
         result.compiled = result.build is not None and result.build.ok
         result.correct = result.check is not None and result.check.passed and result.status in (Status.ok, Status.rejected)
         if result.status == Status.rejected:
@@ -210,6 +213,29 @@ class Evaluator:
             result.speedup = result.timing.speedup
         result.wall_seconds = time.monotonic() - t0
         return result
+
+    def _vendor_profile(self, req: WorkerRequest, build_dir: Path, h: str, result: EvalResult,
+                        kernel_names: list[str]) -> None:
+        """Per-kernel registers, LDS, scratch and counters from rocprofv3 (or legacy rocprof), when
+        installed. The run repeats the profile phase under the profiler; torch.profiler's view stays
+        if the profiler leaves nothing to read."""
+        from tools.rocprof import digest_run, digest_text, find_profiler, profiler_command
+
+        profiler = find_profiler()
+        if profiler is None:
+            return
+        out_dir = self.cache_dir / "runs" / f"{h}-rocprof"
+        shutil.rmtree(out_dir, ignore_errors=True)
+        lane = self._lanes.get()
+        try:
+            run_worker(req, env=self._env(lane, build_dir), workdir=out_dir, timeouts=self.config.timeouts,
+                       prefix=profiler_command(profiler, out_dir, "cand"))
+        finally:
+            self._lanes.put(lane)
+        d = digest_run(out_dir, "cand", kernel_names)
+        if d is not None and d.kernels and result.profile is not None:
+            result.profile.kernels, result.profile.own_share = list(d.kernels), d.own_share
+            result.profile.vendor, result.profile.vendor_digest = d.source, digest_text(d)
 
     def _apply(self, result: EvalResult, out: WorkerOutcome) -> None:
         """Fold a worker's records into the result."""

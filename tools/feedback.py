@@ -75,6 +75,8 @@ def profile_text(r: EvalResult) -> str:
                 lines.append(f"- {k.name[:90]}: {k.total_us / max(k.calls, 1):.1f} us/call x{k.calls}, {100 * k.share:.0f}% [{tag}]")
         if r.platform != "cpu":
             lines.append(f"share of device time in your own kernels: {100 * p.own_share:.0f}%")
+        if p.vendor_digest:
+            lines.append(p.vendor_digest)
         if p.floor_ms:
             sol = f", yours is at {p.sol_pct:.0f}% of it" if p.sol_pct else ""
             lines.append(f"speed-of-light floor on this device: {_fmt_ms(p.floor_ms)} ({p.bound}-bound){sol}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SerializeAsAny
 
 
 class Status(str, Enum):
@@ -86,7 +86,10 @@ class KernelRecord(BaseModel):
 
 
 class ProfileInfo(BaseModel):
-    kernels: list[KernelRecord] = Field(default_factory=list)
+    # SerializeAsAny keeps the extra fields of vendor records (registers, LDS, counters) in JSON.
+    kernels: list[SerializeAsAny[KernelRecord]] = Field(default_factory=list)
+    vendor: str | None = Field(default=None, description="the vendor profiler that produced vendor_digest")
+    vendor_digest: str = ""
     own_share: float = Field(default=0.0, description="fraction of device time in the candidate's own kernels")
     floor_ms: float | None = Field(default=None, description="speed-of-light time on this device")
     flops: float | None = None

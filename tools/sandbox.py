@@ -44,14 +44,15 @@ class WorkerOutcome(BaseModel):
 
 
 def run_worker(req: WorkerRequest, *, env: dict[str, str], workdir: Path, timeouts: dict[str, float],
-               log_limit: int = 3000) -> WorkerOutcome:
+               log_limit: int = 3000, prefix: list[str] | None = None) -> WorkerOutcome:
+    """`prefix` wraps the worker in a profiler command (rocprofv3 ... --)."""
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / "worker.log"
     r_fd, w_fd = os.pipe()
     req = req.model_copy(update={"channel_fd": w_fd})
     t_start = time.monotonic()
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "tools.worker"], stdin=subprocess.PIPE, stdout=log,
+        proc = subprocess.Popen([*(prefix or []), sys.executable, "-m", "tools.worker"], stdin=subprocess.PIPE, stdout=log,
                                 stderr=subprocess.STDOUT, env=env, cwd=workdir, pass_fds=(w_fd,),
                                 start_new_session=True)
     os.close(w_fd)
