@@ -2,7 +2,6 @@
 state. Each returns the text the model reads and the state updates it causes."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -113,6 +112,3 @@ def _strip_fences(source: str) -> str:
             s = s.rstrip()[:-3]
     return s.strip("\n") + "\n"
 
-
-def parse_args(raw: Any) -> dict:
-    return raw if isinstance(raw, dict) else json.loads(raw or "{}")

@@ -161,7 +161,7 @@ class Worker:
                     out_r = ref(*self.clone(inputs))
                 else:
                     if self.flops is None:
-                        self.flops, out_r = count_flops(lambda: ref(*self.clone(inputs)))
+                        self.flops, out_r = count_flops(lambda x=inputs: ref(*self.clone(x)))
                         self.dtype = main_dtype([out_r] if isinstance(out_r, torch.Tensor) else inputs)
                         params = sum(tensor_bytes(p) for p in ref.parameters())
                         self.min_bytes = float(tensor_bytes(inputs) + tensor_bytes(out_r) + params)
