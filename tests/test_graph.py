@@ -46,9 +46,12 @@ def test_unknown_tool_missing_candidate_and_bad_args_are_answered(cpu_evaluator)
 
 def test_static_rejection_costs_no_attempt(cpu_evaluator):
     src = "import torch\nclass ModelNew(torch.nn.Module):\n    def forward(self, a, b):\n        return torch.matmul(a, b)\n"
-    out, _ = run([AIMessage("", tool_calls=[call("write_kernel", 1, source=src)]), AIMessage("ok")], cpu_evaluator)
+    out, _ = run([AIMessage("", tool_calls=[call("write_kernel", 1, source=src), call("compile_kernel", 2)]),
+                  AIMessage("ok")], cpu_evaluator)
     assert tool_texts(out)[0].startswith("REJECTED by the source rules")
-    assert "banned-op" in tool_texts(out)[0] and out["evaluated"] == []
+    assert "banned-op" in tool_texts(out)[0]
+    assert tool_texts(out)[1].startswith("REJECTED by the source rules")
+    assert out["evaluated"] == []
 
 
 def test_turn_limit_ends_a_looping_model(cpu_evaluator):

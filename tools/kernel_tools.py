@@ -69,9 +69,9 @@ def evaluate(wb: Workbench, state: dict, upto: str) -> Reply:
         return Reply(f"ERROR: the attempt budget ({wb.max_attempts}) is spent; no new source can be evaluated.",
                      {"candidate_final": True})
     result = wb.evaluator.evaluate(wb.problem, source, upto)
-    if h not in evaluated:
-        evaluated.append(h)
     n = wb.record(source, result)
+    if h not in evaluated and result.status != Status.static_error:  # rejected unbuilt: no attempt used
+        evaluated.append(h)
     updates: dict[str, Any] = {"evaluated": evaluated}
     final = result.status != Status.ok or upto == "profile"
     updates["candidate_final"] = final
