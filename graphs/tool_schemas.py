@@ -1,6 +1,8 @@
 """The tools as the LLM sees them: names fixed by the design, descriptions from prompts/tools.json."""
 from __future__ import annotations
 
+import functools
+
 from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, Field, create_model
 
@@ -15,11 +17,12 @@ def _args_model(name: str) -> type[BaseModel]:
     return create_model(f"{name.title().replace('_', '')}Args")
 
 
-def tool_specs() -> list[StructuredTool]:
+@functools.cache
+def tool_specs() -> tuple[StructuredTool, ...]:
     """StructuredTools carrying the schema; the graph's tools node runs the real functions in
     tools.kernel_tools in order, so these are never invoked directly."""
     def unreachable(**_):
         raise RuntimeError("kernel tools run through the graph's tools node")
 
-    return [StructuredTool.from_function(func=unreachable, name=n, description=tool_description(n),
-                                         args_schema=_args_model(n)) for n in NAMES]
+    return tuple(StructuredTool.from_function(func=unreachable, name=n, description=tool_description(n),
+                                              args_schema=_args_model(n)) for n in NAMES)

@@ -95,9 +95,9 @@ def trim_errors(output: str, limit: int = ERRORS_LIMIT) -> str:
     return text if len(text) <= limit else text[:limit].rstrip() + "\n... (more errors cut)"
 
 
-def _run(cmd: list[str], cwd: str, timeout: float) -> tuple[int | None, str]:
+def _run(cmd: list[str], cwd: str, timeout: float, env: dict[str, str] | None = None) -> tuple[int | None, str]:
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+                            start_new_session=True, env=env)
     try:
         out, _ = proc.communicate(timeout=timeout)
         return proc.returncode, out
@@ -108,10 +108,8 @@ def _run(cmd: list[str], cwd: str, timeout: float) -> tuple[int | None, str]:
         return None, out
 
 
-def compile_cuda_only(source: str, arch: str = "sm_90", nvcc: str | None = None,
-                      timeout: float = 300) -> CompileOnlyResult:
-    """nvcc -c the candidate's cuda_sources as load_inline would; ok is False with the first errors."""
-    nvcc_path = find_nvcc(nvcc)
+def _device_sources(source: str):
+    """The candidate's load_inline cuda_sources, or the failed result saying why there are none."""
     try:
         ext = extract_sources(source)
     except SyntaxError as e:
@@ -119,6 +117,16 @@ def compile_cuda_only(source: str, arch: str = "sm_90", nvcc: str | None = None,
     if not ext.cuda.strip():
         why = "could not be resolved statically" if ext.unresolved else "were not found"
         return CompileOnlyResult(ok=False, errors=f"the load_inline cuda_sources {why}; pass them as string constants.")
+    return ext
+
+
+def compile_cuda_only(source: str, arch: str = "sm_90", nvcc: str | None = None,
+                      timeout: float = 300) -> CompileOnlyResult:
+    """nvcc -c the candidate's cuda_sources as load_inline would; ok is False with the first errors."""
+    nvcc_path = find_nvcc(nvcc)
+    ext = _device_sources(source)
+    if isinstance(ext, CompileOnlyResult):
+        return ext
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="compile_only_") as tmp:
         src, obj = Path(tmp) / KERNEL_FILE, Path(tmp) / "kernel.o"
@@ -265,13 +273,9 @@ def compile_hip_only(source: str, arch: str = "gfx90a", hipcc: str | None = None
     """hipcc -c the candidate's cuda_sources for an AMD target as load_inline would on ROCm (hipify
     pass, torch's HIP flags); ok is False with the first errors, lines in the kernel source."""
     hipcc_path = find_hipcc(hipcc)
-    try:
-        ext = extract_sources(source)
-    except SyntaxError as e:
-        return CompileOnlyResult(ok=False, errors=f"Python syntax error on line {e.lineno}: {e.msg}")
-    if not ext.cuda.strip():
-        why = "could not be resolved statically" if ext.unresolved else "were not found"
-        return CompileOnlyResult(ok=False, errors=f"the load_inline cuda_sources {why}; pass them as string constants.")
+    ext = _device_sources(source)
+    if isinstance(ext, CompileOnlyResult):
+        return ext
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="compile_hip_only_") as tmp:
         text = hipify_source(f'{_LOAD_INLINE_HIP_PREFIX}#line 1 "{HIP_KERNEL_FILE}"\n{ext.cuda}\n', Path(tmp))
@@ -279,7 +283,7 @@ def compile_hip_only(source: str, arch: str = "gfx90a", hipcc: str | None = None
         src.write_text(text)
         cmd = hipcc_command(hipcc_path, arch, src, obj)
         env = {**os.environ, "HIP_PLATFORM": "amd"}
-        code, out = _run_env(cmd, tmp, timeout, env)
+        code, out = _run(cmd, tmp, timeout, env)
         out = out.replace(str(src), HIP_KERNEL_FILE).replace(tmp + os.sep, "")
     seconds = time.monotonic() - start
     if code is None:
@@ -293,14 +297,3 @@ def compile_hip_only(source: str, arch: str = "gfx90a", hipcc: str | None = None
         errors = "\n".join(hints) + "\n" + errors
     return CompileOnlyResult(ok=False, seconds=seconds, command=cmd, errors=errors)
 
-
-def _run_env(cmd: list[str], cwd: str, timeout: float, env: dict[str, str]) -> tuple[int | None, str]:
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True, env=env)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-        return proc.returncode, out
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        return None, out
