@@ -57,6 +57,12 @@ def solve(
     resume: bool = typer.Option(False, "--resume", help="continue the run in --out where it stopped"),
     concurrency: Optional[int] = typer.Option(None, "--concurrency", help="threads at once (default: samples)"),
     max_turns: Optional[int] = typer.Option(None, "--max-turns", help="LLM turns per thread (default 40)"),
+    gpus: Optional[str] = typer.Option(None, "--gpus", help="GPUs to evaluate on, one lane each, e.g. 0,1 (default: all visible)"),
+    max_run_tokens: Optional[int] = typer.Option(None, "--max-run-tokens", help="stop asking the LLM once the run has used this many tokens"),
+    max_cost: Optional[float] = typer.Option(None, "--max-cost", help="stop asking the LLM once the run has cost this many USD"),
+    price_input: Optional[float] = typer.Option(None, "--price-input", help="USD per million input tokens (default: agent/prices.json)"),
+    price_output: Optional[float] = typer.Option(None, "--price-output", help="USD per million output tokens"),
+    no_progress: bool = typer.Option(False, "--no-progress", help="no live display, one line per finished thread"),
     level: Optional[int] = typer.Option(None, "--level", hidden=True),
 ):
     """Run the agent on KernelBench problems; results, kernels and traces land in --out."""
@@ -65,11 +71,20 @@ def solve(
     s = _settings(level=_level(level1, level2, level3, level4, level), range=range_, problem=problem, dataset=dataset,
                   model=model, base_url=base_url, samples=samples, max_attempts=max_attempts, target=target,
                   platform=platform, arch=arch, out=out, resume=resume or None, concurrency=concurrency,
-                  max_turns=max_turns)
-    summary = run_solve(s)
+                  max_turns=max_turns, gpus=gpus, max_run_tokens=max_run_tokens, max_cost=max_cost,
+                  price_input=price_input, price_output=price_output, progress=False if no_progress else None)
+    summary = run_solve(s, display=_display(s.progress))
     t = summary["totals"]
+    cost = f"; cost ${summary['cost_usd']:.2f}" if summary.get("cost_usd") is not None else ""
     console.print(f"{summary['problems_count']} problem(s): success {t['success']}, partial {t['partial']}, "
-                    f"failed {t['failed']}; fast_1 = {summary['fast_p']['fast_1']:.2f}. Results in {s.out}/")
+                    f"failed {t['failed']}; fast_1 = {summary['fast_p']['fast_1']:.2f}{cost}. Results in {s.out}/")
+
+
+def _display(live: bool):
+    """A live table on a terminal; elsewhere (a log file, CI) one line on stderr per finished thread."""
+    from agent.progress import live_display, line_display
+
+    return live_display(err) if live and err.is_terminal else line_display(err)
 
 
 @app.command("eval")
@@ -127,6 +142,20 @@ def report(path: Path = typer.Argument(Path("results"), help="a results director
         raise UserError(f"{path} is not a results directory.")
     build_reports(path)
     console.print((path / "detailed_report.txt").read_text(), markup=False, highlight=False)
+
+
+@app.command()
+def status(path: Path = typer.Argument(Path("results"), help="a results directory, running or finished")):
+    """Where a run stands: threads done, running and queued, best speedups, tokens, cost, time."""
+    from agent.progress import read_status, render
+
+    if not (path / "run_config.json").exists():
+        raise UserError(f"{path} holds no run (no run_config.json): point agent status at the --out of agent solve.")
+    data = read_status(path)
+    if data is None:
+        raise UserError(f"{path} has no status.json yet (a run from before status files, or one that has not "
+                        f"started a thread): run agent report {path} for what is on disk.")
+    console.print(render(data, max_rows=1000))
 
 
 @app.command()

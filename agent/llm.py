@@ -37,6 +37,8 @@ KEY_ENV = {
 }
 
 # Clients known to take `timeout` and `max_retries`; others (ollama, bedrock, ...) may reject them.
+# They get max_retries=0: agent.llm_retry retries instead, so backoff does not stack and a Retry-After
+# longer than the client's own ceiling (openai's: 60 s) is still honoured.
 _TAKES_RETRY_ARGS = {
     "anthropic", "deepseek", "azure_openai", "groq", "mistralai", "xai", "openrouter",
     "fireworks", "together", "google_genai", "perplexity",
@@ -88,10 +90,12 @@ def load_chat_model(
     api_key: str | None = None,
     temperature: float | None = None,
     timeout: float = 600.0,
-    max_retries: int = 6,
     streaming: bool = False,
 ) -> BaseChatModel:
-    """Build the chat model named by `provider:model` or `module.path:factory`."""
+    """Build the chat model named by `provider:model` or `module.path:factory`.
+
+    The client itself never retries: agent.llm_retry.invoke_with_retry does, with the graph's
+    RetryPolicy (ThreadContext.retry)."""
     head, sep, tail = spec.partition(":")
     if not sep or not head or not tail:
         raise BackendError(
@@ -99,7 +103,7 @@ def load_chat_model(
             "or module:factory for your own backend."
         )
     if head in _BUILTIN_PROVIDERS:
-        return _from_provider(head, tail, base_url, api_key, temperature, timeout, max_retries, streaming)
+        return _from_provider(head, tail, base_url, api_key, temperature, timeout, streaming)
     return _from_factory(spec, head, tail, base_url=base_url, api_key=api_key, temperature=temperature)
 
 
@@ -125,7 +129,6 @@ def _from_provider(
     api_key: str | None,
     temperature: float | None,
     timeout: float,
-    max_retries: int,
     streaming: bool,
 ) -> BaseChatModel:
     package = _BUILTIN_PROVIDERS[provider][0]
@@ -146,7 +149,7 @@ def _from_provider(
             base_url=base_url,
             api_key=key,
             timeout=timeout,
-            max_retries=max_retries,
+            max_retries=0,
             stream_usage=True,
             use_responses_api=False,
             **kwargs,
@@ -157,7 +160,7 @@ def _from_provider(
         if value is not None:
             kwargs[name] = value
     if provider in _TAKES_RETRY_ARGS:
-        kwargs.update(timeout=timeout, max_retries=max_retries)
+        kwargs.update(timeout=timeout, max_retries=0)
     if streaming:
         kwargs["streaming"] = True
     try:

@@ -36,7 +36,7 @@ def configure(log_file: Path | None, console_level: int = logging.WARNING) -> No
         jsonl.setFormatter(fmt(structlog.processors.dict_tracebacks, structlog.processors.JSONRenderer()))
         root.addHandler(jsonl)
     root.setLevel(logging.DEBUG)
-    for noisy in ("httpx", "httpcore", "openai", "urllib3", "langsmith"):
+    for noisy in ("httpx", "httpcore", "httpx2", "httpcore2", "openai", "urllib3", "langsmith"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

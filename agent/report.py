@@ -10,7 +10,7 @@ from agent.store import read_results, status_of, write_atomic, write_json
 FAST_P = (0.0, 0.5, 0.8, 1.0, 1.5, 2.0)
 
 
-def _trace_stats(problem_dir: Path) -> dict:
+def trace_stats(problem_dir: Path) -> dict:
     tokens = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
     ended: dict[str, str | None] = {}
     for f in sorted(problem_dir.glob("trace_*.jsonl")):
@@ -30,11 +30,34 @@ def _trace_stats(problem_dir: Path) -> dict:
     return {"tokens": tokens, "ended": ended}
 
 
+def lane_stats(out: Path) -> dict:
+    """Busy seconds and evaluations per device lane, from lanes.jsonl."""
+    path = out / "lanes.jsonl"
+    lanes: dict[str, dict] = {}
+    if not path.exists():
+        return lanes
+    for line in path.read_text().splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        row = lanes.setdefault(str(rec.get("lane")), {"busy_s": 0.0, "runs": 0})
+        row["busy_s"] = round(row["busy_s"] + float(rec["end"]) - float(rec["start"]), 3)
+        row["runs"] += 1
+    return lanes
+
+
+def _cost(tokens: dict, prices: dict | None) -> float | None:
+    if not prices:
+        return None
+    return (tokens.get("input_tokens", 0) * prices["input"] + tokens.get("output_tokens", 0) * prices["output"]) / 1e6
+
+
 def problem_report(problem_dir: Path, target: float) -> dict:
     results = read_results(problem_dir)
     correct = [r for r in results if r.get("correct")]
     best = max(correct, key=lambda r: r.get("speedup") or 0.0) if correct else None
-    stats = _trace_stats(problem_dir)
+    stats = trace_stats(problem_dir)
     return {
         "problem": problem_dir.name,
         "status": status_of(best, target),
@@ -59,6 +82,8 @@ def build_reports(out: Path) -> dict:
     problems = [problem_report(out / n, target) if (out / n).is_dir() else
                 {"problem": n, "status": "failed", "best_speedup": None, "attempts": 0, "correct_attempts": 0,
                  "samples": {}, "tokens": {}, "errors": ["never ran"]} for n in names]
+    for r in problems:
+        r["cost_usd"] = _cost(r["tokens"], config.get("prices"))
     n = len(problems) or 1
     def fast(r: dict, p: float) -> bool:
         correct = r["status"] in ("success", "partial")
@@ -73,8 +98,10 @@ def build_reports(out: Path) -> dict:
         import math
         geomean = math.exp(sum(math.log(x) for x in speedups) / len(speedups))
     summary = {"config": config, "totals": totals, "problems_count": len(problems), "fast_p": fast_p,
-               "geomean_speedup_correct": geomean, "tokens": tokens,
-               "problems": {r["problem"]: {k: r[k] for k in ("status", "best_speedup", "attempts", "tokens")} for r in problems}}
+               "geomean_speedup_correct": geomean, "tokens": tokens, "cost_usd": _cost(tokens, config.get("prices")),
+               "prices": config.get("prices"), "lanes": lane_stats(out),
+               "problems": {r["problem"]: {k: r[k] for k in ("status", "best_speedup", "attempts", "tokens", "cost_usd")}
+                            for r in problems}}
     write_json(out / "summary.json", summary)
     write_json(out / "detailed_report.json", {"target": target, "problems": problems})
     write_atomic(out / "detailed_report.txt", render_text(problems, summary, target))
@@ -85,7 +112,8 @@ def render_text(problems: list[dict], summary: dict, target: float) -> str:
     lines = [f"HipGenerator report: {len(problems)} problem(s), target speedup {target:g}x",
              f"success {summary['totals']['success']}  partial {summary['totals']['partial']}  failed {summary['totals']['failed']}",
              "fast_p: " + "  ".join(f"{k}={v:.2f}" for k, v in summary["fast_p"].items()),
-             f"tokens: {summary['tokens'].get('total_tokens', 0)}", ""]
+             f"tokens: {summary['tokens'].get('total_tokens', 0)}"
+             + (f"  cost: ${summary['cost_usd']:.2f}" if summary.get("cost_usd") is not None else ""), ""]
     for r in problems:
         sp = f"{r['best_speedup']:.3f}x" if r["best_speedup"] else "-"
         lines.append(f"{r['problem']:<40} {r['status']:<8} best {sp:<9} attempts {r['attempts']} "

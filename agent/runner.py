@@ -4,6 +4,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import structlog
@@ -13,9 +14,12 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agent import logs
 from agent.dataset import load_problems
+from agent.ledger import Ledger, prices_for
 from agent.llm import load_chat_model, reasoning_text, usage_of
+from agent.llm_retry import RetryPolicy
+from agent.progress import Progress
 from agent.prompting import rules_text, system_prompt, task_prompt
-from agent.report import build_reports
+from agent.report import build_reports, trace_stats
 from agent.settings import Settings
 from agent.store import RunStore, TraceWriter, now_iso, write_json
 from graphs.budget import Budget
@@ -37,20 +41,34 @@ class Run:
     llm: BaseChatModel
     budget: Budget
     graph: object
+    ledger: Ledger
+    progress: Progress
 
 
 def make_llm(s: Settings) -> BaseChatModel:
     return load_chat_model(s.model, base_url=s.base_url, api_key=s.api_key.get_secret_value() if s.api_key else None,
-                           temperature=s.temperature, timeout=s.llm_timeout, max_retries=s.llm_retries,
-                           streaming=s.streaming)
+                           temperature=s.temperature, timeout=s.llm_timeout, streaming=s.streaming)
 
 
-def make_evaluator(s: Settings, platform: str) -> Evaluator:
+def make_evaluator(s: Settings, platform: str, lane_log=None) -> Evaluator:
     return Evaluator(EvalConfig(platform=platform, arch=s.resolved_arch(platform), cache_dir=s.cache_dir,
-                                check_trials=s.check_trials, time_budget_s=s.time_budget_s))
+                                check_trials=s.check_trials, time_budget_s=s.time_budget_s,
+                                devices=s.gpu_indices(), lane_log=lane_log))
 
 
-def solve(s: Settings) -> dict:
+def make_ledger(s: Settings) -> Ledger:
+    prices = prices_for(s.model, s.price_input, s.price_output)
+    if s.max_cost is not None and prices is None:
+        raise ConfigError(f"--max-cost needs the price of '{s.model}', which prices.json does not list: "
+                          f"pass --price-input and --price-output (USD per million tokens).")
+    ledger = Ledger(prices, s.max_run_tokens, s.max_cost)
+    for d in (p for p in (s.out.iterdir() if s.out.is_dir() else []) if p.is_dir()):
+        ledger.add(d.name, trace_stats(d)["tokens"])  # a resumed run counts what it spent before
+    return ledger
+
+
+def solve(s: Settings, display=None) -> dict:
+    """display: None, or a function taking the Progress and giving a context manager that shows it."""
     problems = load_problems(s.dataset, s.level, s.range, s.problem)
     platform = s.platform or detect()
     config_path = s.out / "run_config.json"
@@ -58,25 +76,33 @@ def solve(s: Settings) -> dict:
         raise ConfigError(f"{s.out} already holds a run: pass --resume to continue it, or --out another folder.")
     if s.resume and not config_path.exists():
         raise ConfigError(f"Nothing to resume in {s.out}: run without --resume to start a new run there.")
+    ledger = make_ledger(s)
     llm = make_llm(s)
-    evaluator = make_evaluator(s, platform)
+    evaluator = make_evaluator(s, platform, lane_log=s.out / "lanes.jsonl")
+    device = evaluator.device_info()
+    lanes = evaluator.lanes()
     store = RunStore(s.out, s.target)
     logs.configure(store.log_path)
-    device = evaluator.device_info()
     write_json(store.config_path, {"settings": s.public(), "platform": platform, "device": device,
+                                   "lanes": [("default" if d is None else d) for d in lanes],
+                                   "prices": ledger.prices.model_dump() if ledger.prices else None,
                                    "problems": [p.name for p in problems], "started_at": now_iso()})
     budget = Budget(target=s.target, max_attempts=s.max_attempts, max_turns=s.max_turns, max_tokens=s.max_tokens,
                     max_seconds=s.max_seconds)
     structlog.contextvars.bind_contextvars(run=str(s.out))
     log.info("run_start", platform=platform, device=device.get("device_name"), problems=len(problems),
-             samples=s.samples, model=s.model)
+             samples=s.samples, model=s.model, lanes=len(lanes))
+    jobs = [(p, i) for p in problems for i in range(s.samples)]
+    progress = Progress(s.out, [(p.name, i) for p, i in jobs], ledger, evaluator.lane_busy_s)
+    progress.seed(store.out)
     conn = sqlite3.connect(store.checkpoint_path, check_same_thread=False)
     try:
         saver = SqliteSaver(conn)
-        run = Run(s, platform, store, evaluator, llm, budget, build_graph(saver))
-        jobs = [(p, i) for p in problems for i in range(s.samples)]
-        with ThreadPoolExecutor(max_workers=s.concurrency or s.samples) as pool:
+        run = Run(s, platform, store, evaluator, llm, budget, build_graph(saver), ledger, progress)
+        with (display(progress) if display else _nothing()), \
+                ThreadPoolExecutor(max_workers=s.concurrency or s.samples) as pool:
             list(pool.map(lambda job: run_thread(run, *job), jobs))
+        progress.finish()
     finally:
         conn.close()
     summary = build_reports(s.out)
@@ -84,24 +110,47 @@ def solve(s: Settings) -> dict:
     return summary
 
 
+@contextmanager
+def _nothing():
+    yield
+
+
 def run_thread(run: Run, problem: Problem, sample: int) -> str | None:
+    """One sample of one problem; the Progress hears of its start and end however it ends."""
+    run.progress.thread(problem.name, sample, "running")
+    ended, state = None, "failed"
+    try:
+        ended = _run_thread(run, problem, sample)
+        state = "done" if ended and not ended.startswith("run_") else ("skipped" if ended else "failed")
+    finally:
+        run.progress.thread(problem.name, sample, state, ended)
+    return ended
+
+
+def _run_thread(run: Run, problem: Problem, sample: int) -> str | None:
     thread_id = f"{problem.name}/{sample}"
     structlog.contextvars.bind_contextvars(thread=thread_id)
     config = {"configurable": {"thread_id": thread_id}, "recursion_limit": run.budget.max_turns * 3 + 10}
     pstore = run.store.problem(problem.name)
-    trace = pstore.trace(sample)
     existing = run.graph.get_state(config).values
     if existing.get("ended"):
         log.info("thread_already_done", ended=existing["ended"])
         return existing["ended"]
+    trace = pstore.trace(sample)
+    spent = run.ledger.exhausted()
+    if spent:
+        log.warning("thread_not_started", reason=spent)
+        trace.append({"type": "end", "node": "runner", "reason": spent.split(":", 1)[0], "detail": spent})
+        return spent.split(":", 1)[0]
     dev = run.evaluator.device_info()
     wb_rules = rules_text(problem.banned_ops)
     from tools.kernel_tools import Workbench
 
     wb = Workbench(problem=problem, evaluator=run.evaluator, max_attempts=run.budget.max_attempts,
                    target=run.budget.target, rules=wb_rules,
-                   record=lambda source, result: pstore.record(sample, source, result))
-    ctx = ThreadContext(llm=run.llm, workbench=wb, budget=run.budget)
+                   record=lambda source, result: _record(run, pstore, sample, source, result))
+    ctx = ThreadContext(llm=run.llm, workbench=wb, budget=run.budget,
+                        retry=RetryPolicy(retries=run.settings.llm_retries, patience_s=run.settings.llm_patience_s))
     if existing:
         inputs = None
         trace.append({"type": "resume", "node": "runner"})
@@ -124,8 +173,16 @@ def run_thread(run: Run, problem: Problem, sample: int) -> str | None:
                     continue
                 for m in update.get("messages", []) or []:
                     _trace_message(trace, node, m)
+                    if isinstance(m, AIMessage):
+                        run.ledger.add(problem.name, usage_of(m))
                 if update.get("ended"):
                     ended = update["ended"]
+            spent = run.ledger.exhausted()
+            if spent and not ended:
+                # Stopped between steps, not ended: --resume with a higher limit continues from here.
+                log.warning("thread_stopped", reason=spent)
+                trace.append({"type": "end", "node": "runner", "reason": spent.split(":", 1)[0], "detail": spent})
+                return spent.split(":", 1)[0]
     except Exception as e:  # noqa: BLE001 - one thread's failure (LLM down, recursion limit) must not end the run
         log.error("thread_failed", error=f"{type(e).__name__}: {e}")
         trace.append({"type": "error", "node": "runner", "error": f"{type(e).__name__}: {str(e)[:2000]}"})
@@ -135,6 +192,12 @@ def run_thread(run: Run, problem: Problem, sample: int) -> str | None:
                   "best": final.get("best"), "turns": final.get("turns"), "tokens": final.get("tokens")})
     log.info("thread_end", reason=ended, best=final.get("best"))
     return ended
+
+
+def _record(run: Run, pstore, sample: int, source: str, result) -> int:
+    n = pstore.record(sample, source, result)
+    run.progress.result(pstore.name, sample, n, result)
+    return n
 
 
 def _trace_message(trace: TraceWriter, node: str, m) -> None:

@@ -40,13 +40,33 @@ class Settings(BaseSettings):
     time_budget_s: float = Field(1.0, gt=0)
     cache_dir: Path = Field(Path.home() / ".cache" / "hipgenerator", validation_alias="HIPGEN_CACHE_DIR")
     streaming: bool = False
-    llm_timeout: float = 600.0
-    llm_retries: int = 6
+    llm_timeout: float = Field(600.0, gt=0, description="seconds one LLM request may take before it is retried")
+    llm_retries: int = Field(8, ge=0, description="retries of one LLM request (429, 5xx, timeouts, dropped connections)")
+    llm_patience_s: float = Field(1800.0, gt=0, description="longest a thread waits for an LLM provider that stays down")
+    gpus: str | None = Field(None, description="device indices for evaluation lanes, e.g. 0,1 (default: all visible)")
+    max_run_tokens: int | None = Field(None, ge=1, description="stop asking the LLM once the whole run has used this many tokens")
+    max_cost: float | None = Field(None, gt=0, description="stop asking the LLM once the run's cost reaches this many USD")
+    price_input: float | None = Field(None, ge=0, description="USD per million input tokens (default: agent/prices.json)")
+    price_output: float | None = Field(None, ge=0, description="USD per million output tokens (default: agent/prices.json)")
+    progress: bool = Field(True, description="live progress display on a terminal")
 
     @field_validator("dataset", "base_url", "api_key", "arch", "rocm_arch", "platform", mode="before")
     @classmethod
     def _empty_is_unset(cls, v):
         return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("gpus")
+    @classmethod
+    def _gpu_list(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parts = [p.strip() for p in str(v).split(",") if p.strip()]
+        if not parts or not all(p.isdigit() for p in parts) or len(set(parts)) != len(parts):
+            raise ValueError(f"--gpus takes distinct device indices separated by commas, such as 0,1 (got '{v}')")
+        return ",".join(parts)
+
+    def gpu_indices(self) -> list[int] | None:
+        return [int(p) for p in self.gpus.split(",")] if self.gpus else None
 
     @field_validator("platform")
     @classmethod

@@ -10,6 +10,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from agent.llm import usage_of
+from agent.llm_retry import RetryPolicy, invoke_with_retry
 from graphs.budget import Budget
 from graphs.state import KernelState
 from graphs.tool_schemas import tool_specs
@@ -21,6 +22,7 @@ class ThreadContext:
     llm: BaseChatModel
     workbench: Workbench
     budget: Budget
+    retry: RetryPolicy | None = None  # None: a failed LLM request fails the thread at once
 
 
 def _bound(ctx: ThreadContext):
@@ -32,7 +34,8 @@ def _bound(ctx: ThreadContext):
 
 
 def model_node(state: KernelState, runtime: Runtime[ThreadContext]) -> dict:
-    ai = _bound(runtime.context).invoke(state["messages"])
+    ctx = runtime.context
+    ai = invoke_with_retry(_bound(ctx), state["messages"], ctx.retry or RetryPolicy(retries=0, patience_s=0))
     return {"messages": [ai], "turns": state.get("turns", 0) + 1,
             "tokens": state.get("tokens", 0) + usage_of(ai)["total_tokens"]}
 
@@ -66,6 +69,8 @@ def _run_tool(wb: Workbench, state: dict, name: str, args: dict) -> Reply:
         if not isinstance(source, str) or not source.strip():
             return Reply("ERROR: write_kernel needs a 'source' argument holding the whole ModelNew file.")
         return fn(wb, state, source)
+    if name == "profile_kernel":
+        return fn(wb, state, counters=args.get("counters") is True)
     return fn(wb, state)
 
 

@@ -14,6 +14,9 @@ NAMES = ("read_reference", "write_kernel", "compile_kernel", "check_correctness"
 def _args_model(name: str) -> type[BaseModel]:
     if name == "write_kernel":
         return create_model("WriteKernelArgs", source=(str, Field(description=tool_arg_description(name, "source"))))
+    if name == "profile_kernel":
+        return create_model("ProfileKernelArgs",
+                            counters=(bool, Field(False, description=tool_arg_description(name, "counters"))))
     return create_model(f"{name.title().replace('_', '')}Args")
 
 

@@ -6,8 +6,12 @@ A turn is a dict:
 `usage` left out gives small default counts; `usage: None` sends none. `"reasoning_field": "reasoning"`
 sends the reasoning under the newer `reasoning` key instead of `reasoning_content`.
 Special turns: {"status": 429, "headers": {...}} or {"status": 500} answer with that HTTP error;
-{"malformed_tool_call": True} answers with a tool call whose arguments are not valid JSON.
+{"malformed_tool_call": True} answers with a tool call whose arguments are not valid JSON;
+{"drop": True} closes the connection without an answer. Any turn may hold "delay_s": seconds to
+stall before answering (a client with a shorter timeout gives up first).
 The script is a list of turns used in order, or a callable `script(request_body) -> turn`.
+`request_times` (time.monotonic() at each request's arrival) and `max_in_flight` (the most requests
+being answered at once) tell tests when and how concurrently the client asked.
 """
 
 from __future__ import annotations
@@ -33,6 +37,10 @@ class OpenAIStub:
         self._call_ids = itertools.count(1)
         self.requests: list[dict] = []
         self.authorizations: list[str | None] = []
+        self.request_times: list[float] = []
+        self.request_wall_times: list[float] = []  # time.time(), to line up with other processes' logs
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -57,8 +65,19 @@ class OpenAIStub:
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
+    def _enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
     def _next_turn(self, body: dict, authorization: str | None) -> Turn | None:
         with self._lock:
+            self.request_times.append(time.monotonic())
+            self.request_wall_times.append(time.time())
             self.requests.append(body)
             self.authorizations.append(authorization)
             if callable(self._script):
@@ -169,7 +188,21 @@ def _handler_for(stub: OpenAIStub) -> type[BaseHTTPRequestHandler]:
             if self.path.rstrip("/") != "/v1/chat/completions":
                 self._send_json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
                 return
+            stub._enter()
+            try:
+                self._answer(body)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up waiting (its timeout)
+            finally:
+                stub._leave()
+
+        def _answer(self, body: dict) -> None:
             turn = stub._next_turn(body, self.headers.get("Authorization"))
+            if turn is not None and turn.get("delay_s"):
+                time.sleep(turn["delay_s"])
+            if turn is not None and turn.get("drop"):
+                self.close_connection = True
+                return
             if turn is None:
                 # 400 is not retried by the SDK, so an exhausted script fails fast.
                 self._send_json(400, {"error": {"message": "stub script exhausted", "type": "invalid_request_error"}})

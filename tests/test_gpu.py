@@ -114,3 +114,27 @@ def test_agent_solve_on_cuda(cuda_evaluator, cache_dir, tmp_path):
               f"wall {best['wall_seconds']:.1f} s")
     relu_results = [json.loads(f.read_text()) for f in sorted((out / "19_Big_ReLU").glob("result_*.json"))]
     assert [r["status"] for r in relu_results] == ["incorrect", "ok"]
+
+
+def test_two_gpus_are_two_lanes_that_work_at_once(cache_dir, tmp_path):
+    """With two GPUs, two candidates are checked and timed at the same time, one per device (skipped on
+    a one-GPU machine, where it cannot be shown)."""
+    import torch
+
+    from tools.evaluator import EvalConfig, Evaluator
+    from tools.problem import Problem
+
+    if torch.cuda.device_count() < 2:
+        pytest.skip("needs two GPUs")
+    log = tmp_path / "lanes.jsonl"
+    ev = Evaluator(EvalConfig(platform="cuda", cache_dir=cache_dir, devices=[0, 1], lane_log=log))
+    jobs = [("cuda/good/relu.py", "level1/19_Big_ReLU.py"), ("cuda/good/softmax.py", "level1/23_Row_Softmax.py")]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda j: ev.evaluate(Problem.from_file(GPU_DATA / j[1]), (KERNELS / j[0]).read_text()),
+                                jobs))
+    assert all(r.status == Status.ok for r in results), [r.reason for r in results]
+    spans = [json.loads(line) for line in log.read_text().splitlines()]
+    assert {s["lane"] for s in spans} == {"0", "1"}
+    a, b = spans[0], spans[1]
+    assert a["start"] < b["end"] and b["start"] < a["end"], spans  # the two intervals overlap
+    print("FIGURE two lanes: " + "; ".join(f"lane {s['lane']} {s['problem']} {s['end'] - s['start']:.1f} s" for s in spans))

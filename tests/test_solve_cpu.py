@@ -87,6 +87,27 @@ def test_trace_holds_the_whole_conversation(run):
     assert end["type"] == "end" and end["reason"] == "target_reached" and end["attempts"] == 2
 
 
+def test_status_file_lanes_and_progress_lines(run):
+    out, proc = run
+    status = json.loads((out / "status.json").read_text())
+    assert status["state"] == "finished"
+    assert status["thread_counts"] == {"queued": 0, "running": 0, "done": 4, "failed": 0, "skipped": 0}
+    assert status["best"]["1_Small_ReLU"] > 0 and status["eval_statuses"]["correct"] >= 4
+    assert status["threads"]["1_Small_ReLU/0"]["attempts"] == 2
+    # off a terminal the progress is one line per finished thread, on stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("[")]
+    assert len(lines) == 4 and lines[-1].startswith("[4/4]") and "target_reached" in lines[-1]
+    lanes = [json.loads(ln) for ln in (out / "lanes.jsonl").read_text().splitlines()]
+    assert lanes and all(r["lane"] == "default" and r["end"] >= r["start"] for r in lanes)
+    assert {r["problem"] for r in lanes} >= {"1_Small_ReLU", "4_Row_Sum"}
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["lanes"]["default"]["runs"] == len(lanes)
+    assert summary["cost_usd"] is None  # the scripted model has no price
+    proc = subprocess.run(AGENT + ["status", str(out)], env=agent_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "finished" in proc.stdout and "problems 2/2 finished" in proc.stdout and "1_Small_ReLU" in proc.stdout
+
+
 def test_trace_and_report_commands(run):
     out, _ = run
     proc = subprocess.run(AGENT + ["trace", str(out / "1_Small_ReLU"), "--sample", "0"], env=agent_env(),
@@ -125,6 +146,8 @@ def test_kill_9_then_resume_finishes_the_run(tmp_path, cache_dir):
     proc.wait()
     assert not (out / "summary.json").exists()
     assert not list(out.rglob(".*.tmp"))
+    status = subprocess.run(AGENT + ["status", str(out)], env=agent_env(), capture_output=True, text=True, timeout=120)
+    assert status.returncode == 0 and status.stdout.startswith("stopped"), status.stdout + status.stderr
     proc = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -33,13 +34,17 @@ class EvalConfig(BaseModel):
     platform: str
     arch: str | None = None
     cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "hipgenerator")
-    devices: list[int] | None = None      # None: the one default device (cpu, or GPU 0)
+    devices: list[int] | None = None      # None: every visible GPU (the one CPU on the cpu platform)
     check_trials: int = 5
     time_budget_s: float = 1.0
     max_timing_trials: int = 100
-    build_jobs: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    # A load_inline build compiles two units (C++ and CUDA/HIP), so two jobs each keep the cores busy.
+    build_jobs: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) // 2))
+    jobs_per_build: int = 2
+    lane_log: Path | None = None          # one JSON line per busy interval of a device lane
     timeouts: dict[str, float] = Field(default_factory=lambda: {
-        "setup": 180.0, "build": 900.0, "check": 300.0, "profile": 180.0, "time": 300.0, "baseline": 300.0})
+        "setup": 180.0, "build": 900.0, "check": 300.0, "profile": 180.0, "time": 300.0, "baseline": 300.0,
+        "replay": 600.0})
     # Faster than the floor by more than this factor is impossible, so it is a measurement error or a cheat.
     floor_slack: float = 0.9
 
@@ -52,6 +57,12 @@ def source_hash(source: str, platform: str, arch: str | None) -> str:
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:16]
+
+
+def build_hash(source: str, build_key: str | None, platform: str, arch: str | None) -> str:
+    """The build folder's name: what the compiler sees (the load_inline arguments) when the source
+    shows it plainly, else the whole file. Candidates that differ only in Python share one build."""
+    return "b" + source_hash(build_key if build_key is not None else "file\0" + source, platform, arch)
 
 
 def judge_speed_of_light(result: EvalResult, slack: float) -> None:
@@ -75,28 +86,75 @@ class Evaluator:
         self.platform.check_available()
         self.cache_dir = config.cache_dir.expanduser().resolve()
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        self._lanes: queue.Queue = queue.Queue()
-        for d in (config.devices if config.devices else [None]):
-            self._lanes.put(d)
+        self._lanes: queue.Queue | None = None
+        self.lane_busy_s: dict[str, float] = {}
         self._builds = threading.Semaphore(config.build_jobs)
         self._results: dict[tuple[str, str], EvalResult] = {}  # (source+problem, upto) -> result
         self._hash_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
+        self._lane_lock = threading.Lock()
         self._device: dict | None = None
         self._baselines: dict[str, dict] = {}
 
     # ---- device facts ----
     def device_info(self) -> dict:
+        """The first lane's device, described by a subprocess that sees every device (so the count is
+        the machine's) and keeps CUDA/HIP out of this process."""
         if self._device is None:
             env = scrubbed_env(self.platform.build_env(self.config.arch), self.cache_dir)
-            first = self.config.devices[0] if self.config.devices else None
-            env.update(self.platform.visible_devices_env(first))
-            proc = subprocess.run([sys.executable, "-m", "tools.worker", "--probe", self.platform.name], env=env,
-                                  cwd=self.cache_dir, capture_output=True, text=True, timeout=180)
+            first = self.config.devices[0] if self.config.devices else 0
+            proc = subprocess.run([sys.executable, "-m", "tools.worker", "--probe", self.platform.name, str(first)],
+                                  env=env, cwd=self.cache_dir, capture_output=True, text=True, timeout=180)
             if proc.returncode != 0:
-                raise PlatformError(f"Could not query the {self.platform.name} device: {proc.stderr.strip()[-300:]}")
+                count = self._count_hint(proc.stderr)
+                raise PlatformError(f"Could not query the {self.platform.name} device {first}{count}: "
+                                    f"{proc.stderr.strip().splitlines()[-1][-300:] if proc.stderr.strip() else 'no output'}")
             self._device = json.loads(proc.stdout.strip().splitlines()[-1])
+            self._check_devices(self._device.get("device_count", 0))
         return self._device
+
+    @staticmethod
+    def _count_hint(stderr: str) -> str:
+        return " (is that index beyond the GPUs this machine has?)" if "invalid device" in stderr.lower() else ""
+
+    def _check_devices(self, count: int) -> None:
+        wanted = self.config.devices or []
+        if self.platform.name == "cpu" and wanted:
+            raise PlatformError("--gpus does not apply to the cpu platform: leave it out, or pick --platform cuda or rocm.")
+        beyond = [d for d in wanted if d >= count]
+        if beyond and self.platform.name != "cpu":
+            raise PlatformError(f"--gpus asks for device {beyond[0]}, but this machine shows {count} GPU(s) "
+                                f"(indices 0-{count - 1}): pick from those.")
+
+    def lanes(self) -> list[int | None]:
+        """One lane per device: the GPUs asked for, else every visible GPU; None is the default device."""
+        if self.config.devices:
+            return list(self.config.devices)
+        count = self.device_info().get("device_count", 0) if self.platform.name != "cpu" else 0
+        return list(range(count)) if count > 1 else [None]
+
+    @contextmanager
+    def _lane(self, what: str, problem: str, phases: list[str]):
+        """Exclusive use of one device while a worker runs on it, logged as a busy interval."""
+        with self._lane_lock:
+            if self._lanes is None:
+                self._lanes = queue.Queue()
+                for d in self.lanes():
+                    self._lanes.put(d)
+        lane = self._lanes.get()
+        start = time.time()
+        try:
+            yield lane
+        finally:
+            end = time.time()
+            self._lanes.put(lane)
+            name = "default" if lane is None else str(lane)
+            with self._lane_lock:
+                self.lane_busy_s[name] = self.lane_busy_s.get(name, 0.0) + end - start
+                if self.config.lane_log is not None:
+                    with open(self.config.lane_log, "a") as f:
+                        f.write(json.dumps({"lane": name, "start": round(start, 3), "end": round(end, 3),
+                                            "problem": problem, "source_hash": what, "phases": phases}) + "\n")
 
     def _arch(self) -> str | None:
         if self.config.arch:
@@ -110,22 +168,25 @@ class Evaluator:
         env.update(self.platform.visible_devices_env(device))
         if build_dir is not None:
             env["TORCH_EXTENSIONS_DIR"] = str(build_dir)
-        env.setdefault("MAX_JOBS", str(max(1, (os.cpu_count() or 2))))
+        env.setdefault("MAX_JOBS", str(self.config.jobs_per_build))
         return env
 
     # ---- the reference alone ----
     def baseline(self, problem: Problem) -> dict:
         key = hashlib.sha256(problem.source.encode()).hexdigest()[:16]
+        with self._lock:
+            lock = self._hash_locks.setdefault(f"baseline-{key}", threading.Lock())
+        with lock:
+            return self._baseline(problem, key)
+
+    def _baseline(self, problem: Problem, key: str) -> dict:
         if key not in self._baselines:
             req = WorkerRequest(problem_path=str(problem.path), platform=self.platform.name, phases=["baseline"],
                                 channel_fd=-1, init_seed=secrets.randbits(31), timing_seed=secrets.randbits(31),
                                 time_budget_s=self.config.time_budget_s)
-            lane = self._lanes.get()
-            try:
+            with self._lane(f"baseline-{key}", problem.name, ["baseline"]) as lane:
                 out = run_worker(req, env=self._env(lane, None), workdir=self.cache_dir / "runs" / f"baseline-{key}",
                                  timeouts=self.config.timeouts)
-            finally:
-                self._lanes.put(lane)
             rec = next((r for r in out.records if r.get("event") == "end"), None)
             if rec is None:
                 fail = next((r for r in out.records if r.get("event") == "fail"), {})
@@ -172,31 +233,32 @@ class Evaluator:
             tmp = cand_path.with_suffix(".tmp")
             tmp.write_text(source)
             os.replace(tmp, cand_path)
-        build_dir = self.cache_dir / "extensions" / h
-        build_dir.mkdir(parents=True, exist_ok=True)
+        bh = build_hash(source, extracted.build_key, self.platform.name, self.config.arch)
+        build_dir = self.cache_dir / "extensions" / bh
         req = WorkerRequest(problem_path=str(problem.path), candidate_path=str(cand_path), platform=self.platform.name,
                             phases=[], channel_fd=-1, check_seeds=[secrets.randbits(31) for _ in range(self.config.check_trials)],
                             init_seed=secrets.randbits(31), timing_seed=secrets.randbits(31),
                             kernel_names=extracted.kernel_names, time_budget_s=self.config.time_budget_s,
                             max_timing_trials=self.config.max_timing_trials)
         result = EvalResult(status=Status.ok, **base)
-        if not (build_dir / ".built").exists():
-            with self._builds:
-                out = run_worker(req.model_copy(update={"phases": ["build"]}), env=self._env(None, build_dir),
-                                 workdir=self.cache_dir / "runs" / f"{h}-build", timeouts=self.config.timeouts)
-            self._apply(result, out)
-            if result.status != Status.ok:
-                shutil.rmtree(build_dir, ignore_errors=True)  # a killed build leaves lock files behind
-                result.wall_seconds = time.monotonic() - t0
-                return result
+        with self._lock:
+            build_lock = self._hash_locks.setdefault(bh, threading.Lock())
+        with build_lock:
+            if not (build_dir / ".built").exists():
+                build_dir.mkdir(parents=True, exist_ok=True)
+                with self._builds:
+                    out = run_worker(req.model_copy(update={"phases": ["build"]}), env=self._env(None, build_dir),
+                                     workdir=self.cache_dir / "runs" / f"{h}-build", timeouts=self.config.timeouts)
+                self._apply(result, out)
+                if result.status != Status.ok:
+                    shutil.rmtree(build_dir, ignore_errors=True)  # a killed build leaves lock files behind
+                    result.wall_seconds = time.monotonic() - t0
+                    return result
         phases = ["build"] + UPTO[upto][1:]
         if len(phases) > 1 or result.build is None:
-            lane = self._lanes.get()
-            try:
+            with self._lane(h, problem.name, phases) as lane:
                 out = run_worker(req.model_copy(update={"phases": phases}), env=self._env(lane, build_dir),
                                  workdir=self.cache_dir / "runs" / f"{h}-{upto}", timeouts=self.config.timeouts)
-            finally:
-                self._lanes.put(lane)
             first_build = result.build
             self._apply(result, out)
             if first_build is not None and result.build is not None:
@@ -214,6 +276,34 @@ class Evaluator:
         result.wall_seconds = time.monotonic() - t0
         return result
 
+    # ---- hardware counters, when the model asks ----
+    def counters(self, problem: Problem, source: str) -> tuple[str, dict]:
+        """The vendor profiler's counters for the candidate's own kernels (ncu on NVIDIA, rocprofv3 on
+        AMD), over a few calls of the candidate alone. (text for the model, data for the record)"""
+        from tools.rocm_counters import rocm_counters
+        from tools.ncu import cuda_counters
+
+        if self.platform.name == "cpu":
+            return "counters: there are no hardware counters on the cpu platform.", {}
+        h = source_hash(source, self.platform.name, self.config.arch)
+        extracted = extract_sources(source)
+        build_dir = self.cache_dir / "extensions" / build_hash(source, extracted.build_key, self.platform.name,
+                                                               self.config.arch)
+        cand_path = self.cache_dir / "candidates" / f"{h}.py"
+        if not (build_dir / ".built").exists() or not cand_path.exists():
+            return "counters: profile_kernel this candidate first (it has not been built).", {}
+        req = WorkerRequest(problem_path=str(problem.path), candidate_path=str(cand_path), platform=self.platform.name,
+                            phases=["build", "replay"], channel_fd=-1, init_seed=secrets.randbits(31),
+                            timing_seed=secrets.randbits(31), kernel_names=extracted.kernel_names)
+
+        def run(prefix: list[str], workdir: Path) -> WorkerOutcome:
+            with self._lane(h, problem.name, ["replay"]) as lane:
+                return run_worker(req, env=self._env(lane, build_dir), workdir=workdir, timeouts=self.config.timeouts,
+                                  prefix=prefix)
+
+        collect = cuda_counters if self.platform.name == "cuda" else rocm_counters
+        return collect(run, self.cache_dir / "runs" / f"{h}-counters", extracted.kernel_names)
+
     def _vendor_profile(self, req: WorkerRequest, build_dir: Path, h: str, result: EvalResult,
                         kernel_names: list[str]) -> None:
         """Per-kernel registers, LDS, scratch and counters from rocprofv3 (or legacy rocprof), when
@@ -226,12 +316,9 @@ class Evaluator:
             return
         out_dir = self.cache_dir / "runs" / f"{h}-rocprof"
         shutil.rmtree(out_dir, ignore_errors=True)
-        lane = self._lanes.get()
-        try:
+        with self._lane(h, "", ["profile"]) as lane:
             run_worker(req, env=self._env(lane, build_dir), workdir=out_dir, timeouts=self.config.timeouts,
                        prefix=profiler_command(profiler, out_dir, "cand"))
-        finally:
-            self._lanes.put(lane)
         d = digest_run(out_dir, "cand", kernel_names)
         if d is not None and d.kernels and result.profile is not None:
             result.profile.kernels, result.profile.own_share = list(d.kernels), d.own_share

@@ -91,8 +91,14 @@ def check_correctness(wb: Workbench, state: dict) -> Reply:
     return evaluate(wb, state, "check")
 
 
-def profile_kernel(wb: Workbench, state: dict) -> Reply:
-    return evaluate(wb, state, "profile")
+def profile_kernel(wb: Workbench, state: dict, counters: bool = False) -> Reply:
+    reply = evaluate(wb, state, "profile")
+    artifact = reply.artifact or {}
+    if counters and artifact.get("status") == "ok":
+        text, data = wb.evaluator.counters(wb.problem, state["candidate"])
+        reply.text += "\n\n" + text
+        reply.artifact = artifact | {"counters": data}
+    return reply
 
 
 TOOLS: dict[str, Callable[..., Reply]] = {

@@ -23,6 +23,8 @@ class ExtensionSources(BaseModel):
     kernel_names: list[str] = Field(default_factory=list)
     calls: int = Field(default=0, description="load_inline / cpp_extension.load calls found")
     unresolved: bool = Field(default=False, description="some source or function list could not be resolved")
+    build_key: str | None = Field(default=None, description="every argument of every load_inline call, resolved; "
+                                  "None when one cannot be, so only the whole file identifies the build")
 
 
 # --- C++ side: regexes here scan C++ text, never Python ---
@@ -257,6 +259,8 @@ def extract_sources(source: str) -> ExtensionSources:
             else:
                 unresolved = True
     cpp_text, cuda_text = "\n".join(cpp), "\n".join(cuda)
+    keys = [_call_key(env, call) for call in calls]
+    build_key = None if (unresolved or not calls or None in keys) else "\n".join(keys)  # type: ignore[arg-type]
     for name in _PYBIND_DEF_RE.findall(strip_comments(cpp_text + "\n" + cuda_text)):
         if name not in functions:
             functions.append(name)
@@ -267,4 +271,20 @@ def extract_sources(source: str) -> ExtensionSources:
         kernel_names=kernel_names_in(cuda_text + "\n" + cpp_text),
         calls=len(calls),
         unresolved=unresolved,
+        build_key=build_key,
     )
+
+
+def _call_key(env: _Env, call: ast.Call) -> str | None:
+    """What the compiler sees from one load_inline call: its arguments' values. Two candidates that
+    differ only in Python around the call give the same key, so they can share one build."""
+    parts = []
+    for label, node in [(str(i), a) for i, a in enumerate(call.args)] + [(kw.arg or "**", kw.value) for kw in call.keywords]:
+        if isinstance(node, ast.Constant):
+            parts.append(f"{label}={node.value!r}")
+            continue
+        value = env.eval(node)
+        if value is _UNKNOWN:
+            return None
+        parts.append(f"{label}={value!r}")
+    return "load_inline(" + ", ".join(parts) + ")"

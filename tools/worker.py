@@ -245,6 +245,18 @@ class Worker:
         self._judge_profile(records, own_share, info)
         return info
 
+    def replay(self) -> dict:
+        """The candidate alone, a few calls and nothing else, for an outside profiler to watch."""
+        torch = self.torch
+        _, cand = self.models()
+        inputs = self.make_inputs(self.req.timing_seed)
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            for _ in range(3):
+                cand(*inputs)
+            self.sync()
+        return {"calls": 3, "seconds": time.perf_counter() - t0}
+
     def _judge_profile(self, records, own_share: float, info: dict) -> None:
         """Reject from what actually executed: the work must be the candidate's own code."""
         top = ", ".join(f"{r.name.split('(')[0][:60]} {100 * r.share:.0f}%" for r in records if not r.own)[:300]
@@ -341,7 +353,8 @@ def probe() -> dict:
     from tools.platforms import get_platform
 
     req_platform = sys.argv[2] if len(sys.argv) > 2 else None
-    return get_platform(req_platform).describe()
+    index = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    return get_platform(req_platform).describe(index)
 
 
 def main() -> None:

@@ -61,8 +61,13 @@ class Platform:
         ms = (time.perf_counter() - t0) * 1e3
         return ms, ms, out
 
-    def describe(self) -> dict:
-        return {"platform": self.name, "device_name": "", "arch": ""}
+    def time_batch(self, calls: list[Callable[[], object]], flush: Callable[[], None]) -> list[tuple[float, object]]:
+        """Each call on a cold cache, back to back: [(device ms, output)]. A device with a queue takes
+        them all before waiting once, so launch overhead hides behind the work as in a busy pipeline."""
+        return [(ms, out) for ms, _, out in (self.time_call(fn, flush) for fn in calls)]
+
+    def describe(self, index: int = 0) -> dict:
+        return {"platform": self.name, "device_name": "", "arch": "", "device_count": 0}
 
     def profiler_activities(self) -> list:
         from torch.profiler import ProfilerActivity

@@ -39,8 +39,8 @@ class CpuPlatform(Platform):
 
         return flush
 
-    def describe(self) -> dict:
-        return {"platform": "cpu", "device_name": _platform.processor() or _platform.machine(),
+    def describe(self, index: int = 0) -> dict:
+        return {"platform": "cpu", "device_count": 0, "device_name": _platform.processor() or _platform.machine(),
                 "arch": _platform.machine(), "cores": os.cpu_count()}
 
     def free_memory_bytes(self) -> int:

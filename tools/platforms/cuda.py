@@ -68,10 +68,8 @@ class CudaPlatform(Platform):
         return flush
 
     def time_call(self, fn, flush):
-        """Events on the current stream give the device time (what do_bench and ncu report). The
-        flush is still running when the call is launched, so launch overhead hides behind it as it
-        does in a busy pipeline. The host clock runs until a device-wide sync returns, so work hidden
-        on other streams shows up as a gap between the two that the worker checks."""
+        """One call with the host clock running until a device-wide sync returns: work hidden on other
+        streams, or left running after the call, shows up as the gap between the two clocks."""
         import torch
 
         start = torch.cuda.Event(enable_timing=True)
@@ -86,11 +84,30 @@ class CudaPlatform(Platform):
         host_ms = (time.perf_counter() - t0) * 1e3
         return start.elapsed_time(end), host_ms, out
 
-    def describe(self) -> dict:
+    def time_batch(self, calls, flush):
+        """Events on the current stream around each call, the whole batch queued before one sync, as
+        triton's do_bench does: the device time of each call, without host launch gaps."""
         import torch
 
-        p = torch.cuda.get_device_properties(0)
+        torch.cuda.synchronize()
+        marks = []
+        for fn in calls:
+            start = torch.cuda.Event(enable_timing=True)
+            end = torch.cuda.Event(enable_timing=True)
+            flush()
+            start.record()
+            out = fn()
+            end.record()
+            marks.append((start, end, out))
+        torch.cuda.synchronize()
+        return [(start.elapsed_time(end), out) for start, end, out in marks]
+
+    def describe(self, index: int = 0) -> dict:
+        import torch
+
+        p = torch.cuda.get_device_properties(index)
         return {"platform": self.name, "device_name": p.name, "arch": f"sm_{p.major}{p.minor}",
+                "device_count": torch.cuda.device_count(),
                 "capability": f"{p.major}.{p.minor}", "multiprocessors": p.multi_processor_count,
                 "l2_bytes": getattr(p, "L2_cache_size", 0), "memory_bytes": p.total_memory,
                 "torch": torch.__version__, "cuda": torch.version.cuda}

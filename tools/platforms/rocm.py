@@ -144,11 +144,11 @@ class RocmPlatform(CudaPlatform):
     def visible_devices_env(self, index: int | None) -> dict[str, str]:
         return {} if index is None else {"HIP_VISIBLE_DEVICES": str(index)}
 
-    def describe(self) -> dict:
-        info = super().describe()
+    def describe(self, index: int = 0) -> dict:
+        info = super().describe(index)
         import torch
 
-        info["arch"] = getattr(torch.cuda.get_device_properties(0), "gcnArchName", "").split(":")[0]
+        info["arch"] = getattr(torch.cuda.get_device_properties(index), "gcnArchName", "").split(":")[0]
         info["hip"] = torch.version.hip
         info["hipkittens"] = str(self.hipkittens_root) if self.hipkittens_root else None
         return info
