@@ -1,11 +1,17 @@
 """A scripted 'LLM' that solves problems with fixture kernels, for end-to-end runs of `agent solve`
 without a model: `--model tests.scripted_solver:factory`. Which fixtures it writes for which problem
 comes from HIPGEN_SCRIPT (JSON: {"problem-name-substring": ["cpu/bad/x.py", "cpu/good/y.py"]}, paths
-under tests/kernels), tried in order until one is correct; then it profiles it and stops."""
+under tests/kernels), tried in order until one is correct; then it profiles it and stops.
+
+With HIPGEN_SCRIPT_VARY=1 each sample writes its own variant of every fixture: a Python-side
+`BLOCK = <n>` line gets a block size chosen by the sample number (0: 256, 1: 128, 2: 512, 3: 1024,
+4: 64, ...), so the variants share one native build; a fixture without such a line gets a trailing
+`# sample N` comment instead. The sample number is read from the task message ("sample N")."""
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
@@ -13,6 +19,9 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from tests.scripted_model import ScriptedChatModel
 
 KERNELS = Path(__file__).parent / "kernels"
+VARY_BLOCKS = (256, 128, 512, 1024, 64, 32)
+_BLOCK_LINE = re.compile(r"^BLOCK = \d+[ \t]*$", re.M)
+_SAMPLE = re.compile(r"\bsample (\d+)\b")
 
 
 def _plan(messages) -> list[str]:
@@ -22,6 +31,26 @@ def _plan(messages) -> list[str]:
         if key in task:
             return files
     raise RuntimeError(f"HIPGEN_SCRIPT has no entry for this task: {task[:80]}")
+
+
+def _sample(messages) -> int:
+    task = next((m.content for m in messages if isinstance(m, HumanMessage)), "")
+    m = _SAMPLE.search(task)
+    if m is None:
+        raise RuntimeError(f"HIPGEN_SCRIPT_VARY is set but the task names no sample: {task[:80]}")
+    return int(m.group(1))
+
+
+def vary(source: str, sample: int) -> str:
+    """The sample's variant of a fixture: its `BLOCK = <n>` line set to the sample's block size, or a
+    trailing `# sample N` comment where there is no such line. Past the list of block sizes, the
+    comment is added as well, so that every sample's source stays distinct."""
+    if _BLOCK_LINE.search(source):
+        out = _BLOCK_LINE.sub(f"BLOCK = {VARY_BLOCKS[sample % len(VARY_BLOCKS)]}", source, count=1)
+        if sample < len(VARY_BLOCKS):
+            return out
+        source = out
+    return source.rstrip("\n") + f"\n# sample {sample}\n"
 
 
 def _call(name: str, n: int, **args) -> dict:
@@ -43,6 +72,8 @@ def policy(messages) -> AIMessage:
         if written >= len(plan):
             return _say("I have no other kernel to try.", why, [], step)
         source = (KERNELS / plan[written]).read_text()
+        if os.environ.get("HIPGEN_SCRIPT_VARY") == "1":
+            source = vary(source, _sample(messages))
         return _say(f"Writing {plan[written]}.", f"{why} Next I try {plan[written]}.",
                     [_call("write_kernel", step, source=source), _call("compile_kernel", step)], step)
 

@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,21 @@ except PlatformError:
 
 needs_nvcc = pytest.mark.skipif(NVCC is None and not os.environ.get("CI"),  # CI must have it
      reason="nvcc was not found (install the CUDA toolkit or set CUDA_HOME)")
+
+CUDA_GOOD = sorted((Path(__file__).parent / "kernels" / "cuda" / "good").glob("*.py"))
+
+
+def _torch_has_cuda_headers() -> bool:
+    import torch.utils.cpp_extension as cpp_extension
+
+    return any((Path(d) / "c10" / "cuda" / "impl" / "cuda_cmake_macros.h").is_file()
+               for d in cpp_extension.include_paths())
+
+
+# The fixtures include <ATen/cuda/CUDAContext.h> and <c10/cuda/...> for torch's current stream; a CPU
+# build of torch ships no c10/cuda/impl/cuda_cmake_macros.h, so they compile only against a CUDA build.
+needs_torch_cuda_headers = pytest.mark.skipif(not _torch_has_cuda_headers(),
+     reason="this torch is a CPU build without torch's CUDA headers (c10/cuda/impl/cuda_cmake_macros.h)")
 
 KERNEL = r'''
 #include <torch/extension.h>
@@ -65,6 +81,15 @@ def test_type_error_points_into_kernel_source():
     assert "kernel.cu(5)" in result.errors and "error" in result.errors
     assert "warning" not in result.errors
     assert len(result.errors) <= 4100
+
+
+@needs_nvcc
+@needs_torch_cuda_headers
+@pytest.mark.slow
+@pytest.mark.parametrize("path", CUDA_GOOD, ids=[p.name for p in CUDA_GOOD])
+def test_honest_cuda_fixture_compiles_for_sm90(path):
+    result = compile_cuda_only(path.read_text(), arch="sm_90", nvcc=NVCC)
+    assert result.ok, result.errors
 
 
 @needs_nvcc

@@ -138,3 +138,17 @@ def test_two_gpus_are_two_lanes_that_work_at_once(cache_dir, tmp_path):
     a, b = spans[0], spans[1]
     assert a["start"] < b["end"] and b["start"] < a["end"], spans  # the two intervals overlap
     print("FIGURE two lanes: " + "; ".join(f"lane {s['lane']} {s['problem']} {s['end'] - s['start']:.1f} s" for s in spans))
+
+
+def test_counters_on_request_come_from_ncu(cuda_evaluator):
+    from tools.problem import Problem
+
+    source = (KERNELS / "cuda/good/relu.py").read_text()
+    prob = Problem.from_file(GPU_DATA / FIXTURES["cuda/good/relu.py"])
+    assert cuda_evaluator.evaluate(prob, source).status == Status.ok
+    text, data = cuda_evaluator.counters(prob, source)
+    print("FIGURE ncu counters:\n" + text)
+    assert text.startswith("ncu counters"), text
+    assert data["vendor"] == "ncu" and data["kernels"], data
+    metrics = data["kernels"][0]["metrics"]
+    assert metrics.get("gpu__time_duration.sum", 0) > 0 and "launch__registers_per_thread" in metrics

@@ -1,0 +1,133 @@
+"""Evaluation turnaround: how long one candidate waits for its verdict, cold (empty build cache) and
+warm (the same cache, a source that differs from the cold one only by a comment, so that no cached
+result answers but the native build can be reused). The problem is a level-1 ReLU of KernelBench's
+size (4096 x 393216 fp32, 6 GiB in and out: tests/benchmarks/data/19_Big_ReLU_KB_Size.py), the
+candidate tests/kernels/cuda/good/relu.py, the evaluation `profile` (build, check, profile, time).
+
+Rows: cold (fresh cache, fresh Evaluator), warm (same Evaluator, as a later attempt of an agent run
+sees it), warm-new (a fresh Evaluator on the same cache: only what is on disk helps). Per-phase
+seconds come from the EvalResult (BuildInfo/CheckInfo/ProfileInfo/TimingInfo.seconds, wall_seconds);
+`other s` is the rest of the wall time (worker start, imports, inputs, the device probe). `builds`
+counts the native build folders in the cache after the run: a warm row that adds one rebuilt.
+
+Run on a GPU machine: python -m tests.benchmarks.eval_turnaround [CACHE_DIR] [--problem FILE]
+(CACHE_DIR: where the fresh cache folder is made and kept; default a temporary folder, removed after.
+--problem: another ReLU problem file, e.g. tests/data/gpu/level1/19_Big_ReLU.py, 1 GiB.)"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBLEM = ROOT / "tests" / "benchmarks" / "data" / "19_Big_ReLU_KB_Size.py"
+KERNEL = ROOT / "tests" / "kernels" / "cuda" / "good" / "relu.py"
+TARGETS = {"cold": 60.0, "warm": 10.0}  # seconds of wall time, per run
+COLUMNS = ["run", "build s", "cached", "check s", "profile s", "time s", "other s", "total wall s", "outer s",
+           "builds", "status", "speedup"]
+
+
+def _secs(info) -> float | None:
+    return None if info is None else float(info.seconds)
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.2f}"
+    return str(v)
+
+
+def _native_builds(cache: Path) -> int:
+    ext = cache / "extensions"
+    return sum(1 for p in ext.iterdir() if p.is_dir()) if ext.is_dir() else 0
+
+
+def measure(name: str, evaluator, problem, source: str, cache: Path) -> dict:
+    t0 = time.perf_counter()
+    r = evaluator.evaluate(problem, source, "profile")
+    outer = time.perf_counter() - t0
+    phases = [_secs(r.build), _secs(r.check), _secs(r.profile), _secs(r.timing)]
+    other = r.wall_seconds - sum(p for p in phases if p is not None)
+    return {"run": name, "build s": phases[0], "cached": None if r.build is None else ("yes" if r.build.cached else "no"),
+            "check s": phases[1], "profile s": phases[2], "time s": phases[3], "other s": other,
+            "total wall s": r.wall_seconds, "outer s": outer, "builds": _native_builds(cache),
+            "status": r.status.value, "speedup": None if r.speedup is None else f"{r.speedup:.3f}x",
+            "_result": r}
+
+
+def render(rows: list[dict]) -> str:
+    cells = [COLUMNS] + [[_fmt(r[c]) for c in COLUMNS] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+             for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tests.benchmarks.eval_turnaround",
+                                 description="Cold and warm evaluation turnaround of one CUDA candidate on a "
+                                             "KernelBench-size ReLU (6 GiB fp32). Needs a CUDA GPU.")
+    ap.add_argument("cache_dir", nargs="?", type=Path,
+                    help="folder in which a fresh, empty build cache is made (and kept); "
+                         "default: a temporary folder, removed afterwards")
+    ap.add_argument("--problem", type=Path, default=PROBLEM,
+                    help="another problem file solved by the relu fixture (default: the KernelBench-size ReLU)")
+    args = ap.parse_args(argv)
+    problem_file = args.problem.expanduser().resolve()
+
+    from tools.evaluator import EvalConfig, Evaluator
+    from tools.problem import Problem
+
+    if args.cache_dir is not None:
+        cache = args.cache_dir.expanduser().resolve() / f"turnaround-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        cache.mkdir(parents=True)
+        keep = True
+    else:
+        cache = Path(tempfile.mkdtemp(prefix="hipgen-turnaround-"))
+        keep = False
+    try:
+        problem = Problem.from_file(problem_file, level=1)
+        source = KERNEL.read_text()
+        config = EvalConfig(platform="cuda", cache_dir=cache, time_budget_s=1.0)
+        ev = Evaluator(config)
+        rows = [measure("cold", ev, problem, source, cache)]
+        rows.append(measure("warm", ev, problem, source + "\n# turnaround: warm run\n", cache))
+        rows.append(measure("warm-new", Evaluator(config), problem,
+                            source + "\n# turnaround: warm run, new Evaluator\n", cache))
+    finally:
+        if not keep:
+            shutil.rmtree(cache, ignore_errors=True)
+
+    r0 = rows[0]["_result"]
+    shown = problem_file.relative_to(ROOT) if problem_file.is_relative_to(ROOT) else problem_file
+    print(f"eval turnaround: {KERNEL.relative_to(ROOT)} on {shown}"
+          f"{' (4096 x 393216 fp32)' if problem_file == PROBLEM else ''}, upto=profile, time_budget_s=1.0, "
+          f"device {r0.device or '?'}")
+    print(f"cache: {cache}" + ("" if keep else " (removed)"))
+    print(render(rows))
+    print()
+    ok = True
+    for row in rows:
+        r = row["_result"]
+        if r.status.value != "ok":
+            ok = False
+            print(f"{row['run']}: {r.status.value}: {r.reason[:300]}")
+    for name, limit in TARGETS.items():
+        row = next(r for r in rows if r["run"] == name)
+        wall = row["total wall s"]
+        print(f"target {name}: {wall:.1f} s wall, target <= {limit:.0f} s: {'MET' if wall <= limit else 'MISSED'}")
+    if rows[1]["builds"] > rows[0]["builds"]:
+        print("note: the warm run made a native build of its own (the build cache is keyed by more than the "
+              "extension's C++/CUDA sources)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

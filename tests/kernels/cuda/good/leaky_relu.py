@@ -1,0 +1,93 @@
+"""Honest candidate for gpu/level1/21_Leaky_ReLU_Slope on the cuda platform: x if x > 0 else x * slope,
+the slope a kernel argument taken from the model's init input.
+float4 path for the aligned bulk, scalar tail, int64 offsets, grid-stride loops, current stream.
+Threads per block come from the Python side (BLOCK), so variants that differ only there share one build.
+"""
+import torch
+import torch.nn as nn
+from torch.utils.cpp_extension import load_inline
+
+BLOCK = 256
+
+cpp_source = "torch::Tensor leaky_relu_forward(torch::Tensor x, double slope, int64_t threads);"
+
+cuda_source = r"""
+#include <torch/extension.h>
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAException.h>
+#include <algorithm>
+#include <cstdint>
+
+__device__ __forceinline__ float leaky_relu1(float v, float slope) { return v > 0.0f ? v : v * slope; }
+
+__global__ void leaky_relu_vec4_kernel(const float4* __restrict__ src, float4* __restrict__ dst,
+                                       int64_t n4, float slope) {
+    const int64_t stride = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n4; i += stride) {
+        float4 v = src[i];
+        v.x = leaky_relu1(v.x, slope);
+        v.y = leaky_relu1(v.y, slope);
+        v.z = leaky_relu1(v.z, slope);
+        v.w = leaky_relu1(v.w, slope);
+        dst[i] = v;
+    }
+}
+
+__global__ void leaky_relu_scalar_kernel(const float* __restrict__ src, float* __restrict__ dst,
+                                         int64_t begin, int64_t n, float slope) {
+    const int64_t stride = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = begin + (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
+        dst[i] = leaky_relu1(src[i], slope);
+    }
+}
+
+torch::Tensor leaky_relu_forward(torch::Tensor x, double slope, int64_t threads) {
+    TORCH_CHECK(x.is_cuda(), "leaky_relu_forward: CUDA tensor expected");
+    TORCH_CHECK(x.is_contiguous(), "leaky_relu_forward: contiguous tensor expected");
+    TORCH_CHECK(x.scalar_type() == torch::kFloat32, "leaky_relu_forward: float32 expected");
+    TORCH_CHECK(threads >= 32 && threads <= 1024 && threads % 32 == 0,
+                "leaky_relu_forward: threads per block must be a multiple of 32 in [32, 1024], got ", threads);
+    auto out = torch::empty_like(x);
+    const int64_t n = x.numel();
+    if (n == 0) return out;
+
+    const float* src = x.data_ptr<float>();
+    float* dst = out.data_ptr<float>();
+    cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+    const int64_t max_blocks = (int64_t)at::cuda::getCurrentDeviceProperties()->multiProcessorCount * 8;
+
+    const bool aligned = ((reinterpret_cast<uintptr_t>(src) | reinterpret_cast<uintptr_t>(dst)) & 15) == 0;
+    const int64_t n4 = aligned ? n / 4 : 0;
+    if (n4 > 0) {
+        const int blocks = (int)std::min<int64_t>((n4 + threads - 1) / threads, max_blocks);
+        leaky_relu_vec4_kernel<<<blocks, (unsigned)threads, 0, stream>>>(
+            reinterpret_cast<const float4*>(src), reinterpret_cast<float4*>(dst), n4, (float)slope);
+        C10_CUDA_KERNEL_LAUNCH_CHECK();
+    }
+    const int64_t begin = n4 * 4;
+    if (begin < n) {
+        const int blocks = (int)std::min<int64_t>((n - begin + threads - 1) / threads, max_blocks);
+        leaky_relu_scalar_kernel<<<blocks, (unsigned)threads, 0, stream>>>(src, dst, begin, n, (float)slope);
+        C10_CUDA_KERNEL_LAUNCH_CHECK();
+    }
+    return out;
+}
+"""
+
+_ext = load_inline(
+    name="hg_fixture_cuda_leaky_relu",
+    cpp_sources=cpp_source,
+    cuda_sources=cuda_source,
+    functions=["leaky_relu_forward"],
+    extra_cuda_cflags=["-O3"],
+    verbose=False,
+)
+
+
+class ModelNew(nn.Module):
+    def __init__(self, negative_slope: float):
+        super().__init__()
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _ext.leaky_relu_forward(x.contiguous(), self.negative_slope, BLOCK)
