@@ -20,7 +20,7 @@ from tests.scripted_model import ScriptedChatModel
 
 KERNELS = Path(__file__).parent / "kernels"
 VARY_BLOCKS = (256, 128, 512, 1024, 64, 32)
-_BLOCK_LINE = re.compile(r"^BLOCK = \d+[ \t]*$", re.M)
+_BLOCK_LINE = re.compile(r"^BLOCK = \d+[ \t]*$", re.MULTILINE)
 _SAMPLE = re.compile(r"\bsample (\d+)\b")
 
 

@@ -66,7 +66,7 @@ def pick_problems(n: int) -> list[dict]:
 
 
 def cli_has_gpus_flag(env: dict) -> bool:
-    proc = subprocess.run([sys.executable, "-m", "agent.cli", "solve", "--help"], cwd=ROOT, env=env,
+    proc = subprocess.run([sys.executable, "-m", "agent.cli", "solve", "--help"], check=False, cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     return "--gpus" in proc.stdout
 
@@ -92,7 +92,7 @@ def run_agent(args, gpus: list[str], picked: list[dict], out: Path) -> dict:
         print("running:", " ".join(cmd), flush=True)
         start = time.time()
         try:
-            proc = subprocess.run(cmd, cwd=ROOT, env=env, timeout=args.timeout)
+            proc = subprocess.run(cmd, check=False, cwd=ROOT, env=env, timeout=args.timeout)
             rc = proc.returncode
         except subprocess.TimeoutExpired:
             rc = None
@@ -105,9 +105,11 @@ def run_agent(args, gpus: list[str], picked: list[dict], out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
     if rc is None:
-        raise UsageError(f"agent solve did not finish within {args.timeout:.0f} s (killed); partial run in {out}")
-    if rc != 0:
-        raise UsageError(f"agent solve exited with status {rc}; see its output above and {out}/batch_run.log")
+        print(f"error: agent solve did not finish within {args.timeout:.0f} s (killed); what it left in {out}:",
+              file=sys.stderr)
+    elif rc != 0:
+        print(f"error: agent solve exited with status {rc}; see its output above and {out}/batch_run.log",
+              file=sys.stderr)
     return meta
 
 
@@ -190,7 +192,7 @@ def check_run(out: Path, problems: list[str], samples: int) -> tuple[list[str], 
                 failures.append(f"{name}: no result for sample {s}")
             for r in got:
                 code = (d / r.get("code_file", "")).read_text() if (d / r.get("code_file", "")).is_file() else ""
-                block = re.search(r"^BLOCK = (\d+)", code, re.M)
+                block = re.search(r"^BLOCK = (\d+)", code, re.MULTILINE)
                 expected = VARY_BLOCKS[s % len(VARY_BLOCKS)]
                 if block is not None and int(block.group(1)) != expected:
                     failures.append(f"{name}/{r['_file']}: sample {s} holds BLOCK = {block.group(1)}, "
@@ -212,12 +214,12 @@ def report(out: Path) -> int:
     start, end = float(meta["start"]), float(meta["end"])
     wall = end - start
     summary_path = out / "summary.json"
-    if not summary_path.is_file():
-        raise UsageError(f"{summary_path} is missing: the run did not finish its reports")
-    summary = json.loads(summary_path.read_text())
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     failures, warnings, results = check_run(out, problems, samples)
     attempts = sum(int(p.get("attempts", 0)) for p in (summary.get("problems") or {}).values())
-    if attempts != len(results):
+    if not summary:
+        failures.insert(0, "summary.json is missing: the run did not finish its reports")
+    elif attempts != len(results):
         failures.append(f"summary.json counts {attempts} attempts, the run folder holds {len(results)} result files")
     device = ((summary.get("config") or {}).get("device") or {}).get("device_name", "?")
     totals = summary.get("totals") or {}
@@ -225,9 +227,9 @@ def report(out: Path) -> int:
     rows = [("device", device),
             ("gpus", f"{','.join(gpus)} ({len(gpus)} lane{'s' if len(gpus) != 1 else ''})"),
             ("problems x samples", f"{len(problems)} x {samples} (concurrency {meta.get('concurrency')})"),
-            ("candidates evaluated", f"{len(results)} result files; summary: {attempts} attempts, "
-                                     f"success {totals.get('success', '?')}, partial {totals.get('partial', '?')}, "
-                                     f"failed {totals.get('failed', '?')}"),
+            ("candidates evaluated", (f"{len(results)} result files; summary: {attempts} attempts, "
+                                      f"success {totals.get('success', '?')}, partial {totals.get('partial', '?')}, "
+                                      f"failed {totals.get('failed', '?')}")),
             ("wall s", f"{wall:.1f}"),
             ("candidates/hour", f"{len(results) / wall * 3600:.0f}" if wall > 0 else "-")]
     width = max(len(k) for k, _ in rows)
@@ -306,7 +308,10 @@ def main(argv: list[str] | None = None) -> int:
                 raise UsageError(f"--out {out} is not empty: give a new folder (or add --report-only to read it)")
             args.cache = args.cache.expanduser().resolve()
             args.cache.mkdir(parents=True, exist_ok=True)
-            run_agent(args, gpus, pick_problems(args.problems), out)
+            meta = run_agent(args, gpus, pick_problems(args.problems), out)
+            if meta["returncode"] != 0:
+                report(out)  # what the unfinished run left, for the record
+                return 1
         return report(out)
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
