@@ -1,4 +1,5 @@
 """Where correctness is decided, on plain tensors."""
+import pytest
 import torch
 
 from tools.correctness import compare, modified_inputs, snapshot
@@ -59,3 +60,21 @@ def test_input_modification_detected():
     before = snapshot(xs)
     xs[0].relu_()
     assert modified_inputs(before, xs) == [0]
+
+
+def test_chunked_statistics_match_a_single_pass_and_locate_late_errors():
+    from tools.correctness import _error_stats
+
+    torch.manual_seed(0)
+    ref = torch.randn(1000)
+    cand = ref + 1e-3 * torch.randn(1000)
+    cand[777] += 0.5
+    whole, chunked = _error_stats(cand, ref, 1e-4, 1e-4), _error_stats(cand, ref, 1e-4, 1e-4, chunk=64)
+    assert chunked.argmax == whole.argmax == 777 and chunked.n_bad == whole.n_bad
+    assert chunked.max_rel == pytest.approx(whole.max_rel)
+    assert chunked.err_sq == pytest.approx(whole.err_sq) and chunked.ref_sq == pytest.approx(whole.ref_sq)
+    cand[900] = float("nan")
+    ref[10] = float("nan")
+    cand[10] = float("nan")  # the reference's own NaN is not held against the candidate
+    late = _error_stats(cand, ref, 1e-4, 1e-4, chunk=64)
+    assert late.nonfinite == 1 and late.first_nonfinite == 900

@@ -148,6 +148,8 @@ def test_counters_on_request_come_from_ncu(cuda_evaluator):
     assert cuda_evaluator.evaluate(prob, source).status == Status.ok
     text, data = cuda_evaluator.counters(prob, source)
     print("FIGURE ncu counters:\n" + text)
+    if not data.get("kernels"):
+        print("ncu worker log tail:\n" + data.get("worker_log_tail", "") + "\nncu log head:\n" + data.get("ncu_log_head", ""))
     assert text.startswith("ncu counters"), text
     assert data["vendor"] == "ncu" and data["kernels"], data
     metrics = data["kernels"][0]["metrics"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
@@ -68,37 +69,74 @@ def _compare_one(c, r, label: str, tol) -> TrialCheck:
     atol, rtol = tolerance_for(r.dtype, tol)
     if r.numel() == 0:
         return TrialCheck(trial=0, passed=True, candidate_first=False)
-    cf, rf = c.detach().float(), r.detach().float()
-    c_bad, r_bad = ~torch.isfinite(cf), ~torch.isfinite(rf)
-    if bool((c_bad & ~r_bad).any()):
-        n = int((c_bad & ~r_bad).sum())
-        idx = _unravel(int(torch.nonzero((c_bad & ~r_bad).flatten())[0]), r.shape)
-        return fail(f"{n} NaN/Inf value(s) where the reference is finite, first at {idx} (fresh memory is filled "
-                    f"with NaN before your kernel runs, so elements it never writes show up as NaN)")
-    same_bad = c_bad & r_bad
-    cf = torch.where(same_bad, torch.zeros_like(cf), cf)
-    rf = torch.where(same_bad, torch.zeros_like(rf), rf)
-    diff = (cf - rf).abs()
-    flat = int(torch.argmax(diff))
-    max_abs = float(diff.flatten()[flat])
-    rel = diff / (rf.abs() + atol)
-    max_rel = float(rel.max())
-    where = f"at {_unravel(flat, r.shape)}: got {float(cf.flatten()[flat]):.6g}, expected {float(rf.flatten()[flat]):.6g}"
-    ref_norm = float(torch.linalg.vector_norm(rf, dtype=torch.float64))
-    err_norm = float(torch.linalg.vector_norm(cf - rf, dtype=torch.float64))
+    st = _error_stats(c.detach().reshape(-1), r.detach().reshape(-1), atol, rtol)
+    if st.nonfinite:
+        idx = _unravel(st.first_nonfinite, r.shape)
+        return fail(f"{st.nonfinite} NaN/Inf value(s) where the reference is finite, first at {idx} (fresh memory is "
+                    f"filled with NaN before your kernel runs, so elements it never writes show up as NaN)")
+    where = f"at {_unravel(st.argmax, r.shape)}: got {st.got:.6g}, expected {st.expected:.6g}"
+    ref_norm, err_norm = math.sqrt(st.ref_sq), math.sqrt(st.err_sq)
     if ref_norm > 0:
         rel_l2 = err_norm / ref_norm
         l2_ok = rel_l2 <= atol
     else:
         rel_l2 = err_norm
         l2_ok = err_norm <= atol * math.sqrt(r.numel())
-    n_bad = int((diff > atol + rtol * rf.abs()).sum())
-    kw = dict(max_abs_err=max_abs, max_rel_err=max_rel, rel_l2_err=rel_l2, where=where)
-    if n_bad:
-        return fail(f"{n_bad} of {r.numel()} elements outside atol={atol:g} rtol={rtol:g}; worst {where}", **kw)
+    kw = dict(max_abs_err=st.max_abs, max_rel_err=st.max_rel, rel_l2_err=rel_l2, where=where)
+    if st.n_bad:
+        return fail(f"{st.n_bad} of {r.numel()} elements outside atol={atol:g} rtol={rtol:g}; worst {where}", **kw)
     if not l2_ok:
         return fail(f"relative L2 error {rel_l2:.3g} above {atol:g}", **kw)
     return TrialCheck(trial=0, passed=True, candidate_first=False, **kw)
+
+
+CHUNK_ELEMENTS = 1 << 25  # 128 MB of fp32 at a time: a 6 GB output must not need 30 GB of temporaries
+
+
+@dataclass
+class _Stats:
+    nonfinite: int = 0          # non-finite where the reference is finite
+    first_nonfinite: int = 0
+    max_abs: float = -1.0
+    argmax: int = 0
+    got: float = 0.0
+    expected: float = 0.0
+    max_rel: float = 0.0
+    ref_sq: float = 0.0
+    err_sq: float = 0.0
+    n_bad: int = 0
+
+
+def _error_stats(c: torch.Tensor, r: torch.Tensor, atol: float, rtol: float, chunk: int | None = None) -> _Stats:
+    """Error statistics of two flat tensors, a chunk at a time. Where both are non-finite they count as
+    equal (the reference's own NaN)."""
+    st = _Stats()
+    step = chunk or CHUNK_ELEMENTS
+    for start in range(0, r.numel(), step):
+        cf, rf = c[start:start + step].float(), r[start:start + step].float()
+        c_bad, r_bad = ~torch.isfinite(cf), ~torch.isfinite(rf)
+        only = c_bad & ~r_bad
+        n_only = int(only.sum())
+        if n_only:
+            if not st.nonfinite:
+                st.first_nonfinite = start + int(torch.nonzero(only)[0])
+            st.nonfinite += n_only
+            continue
+        if st.nonfinite:
+            continue
+        both = c_bad & r_bad
+        if bool(both.any()):
+            cf, rf = cf.masked_fill(both, 0.0), rf.masked_fill(both, 0.0)
+        diff = (cf - rf).abs()
+        i = int(torch.argmax(diff))
+        if float(diff[i]) > st.max_abs:
+            st.max_abs, st.argmax, st.got, st.expected = float(diff[i]), start + i, float(cf[i]), float(rf[i])
+        scale = rf.abs()
+        st.max_rel = max(st.max_rel, float((diff / (scale + atol)).max()))
+        st.ref_sq += float(torch.linalg.vector_norm(rf, dtype=torch.float64)) ** 2
+        st.err_sq += float(torch.linalg.vector_norm(diff, dtype=torch.float64)) ** 2
+        st.n_bad += int((diff > atol + rtol * scale).sum())
+    return st
 
 
 def _unravel(flat: int, shape) -> tuple[int, ...]:

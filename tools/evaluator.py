@@ -204,7 +204,9 @@ class Evaluator:
         with lock:
             cached = self._cached(key, upto)
             if cached is None:
-                cached = self._results[(key, upto)] = self._evaluate(problem, source, h, upto)
+                checked = self._results.get((key, "check"))
+                checked = checked if checked is not None and checked.status == Status.ok else None
+                cached = self._results[(key, upto)] = self._evaluate(problem, source, h, upto, checked)
             return cached
 
     def _cached(self, key: str, upto: str) -> EvalResult | None:
@@ -218,7 +220,10 @@ class Evaluator:
                 return r
         return None
 
-    def _evaluate(self, problem: Problem, source: str, h: str, upto: str) -> EvalResult:
+    def _evaluate(self, problem: Problem, source: str, h: str, upto: str,
+                  checked: EvalResult | None = None) -> EvalResult:
+        """`checked`: this evaluator's passing check of the same source and problem, which a profile
+        request reuses instead of checking again."""
         t0 = time.monotonic()
         base = dict(source_hash=h, platform=self.platform.name, device=self.device_info().get("device_name", ""))
         violations = check_source(source, self.platform.name, problem.banned_ops)
@@ -255,12 +260,22 @@ class Evaluator:
                     result.wall_seconds = time.monotonic() - t0
                     return result
         phases = ["build"] + UPTO[upto][1:]
-        if len(phases) > 1 or result.build is None:
+        if checked is not None and "check" in phases:
+            phases.remove("check")
+        if phases == ["build"] and result.build is None:
+            # A build made earlier (by a candidate with the same native code) still has to import; that
+            # needs no device to itself, so it does not wait for or hold a lane.
+            out = run_worker(req.model_copy(update={"phases": phases}), env=self._env(self.lanes()[0], build_dir),
+                             workdir=self.cache_dir / "runs" / f"{h}-{upto}", timeouts=self.config.timeouts)
+            self._apply(result, out)
+        elif len(phases) > 1:
             with self._lane(h, problem.name, phases) as lane:
                 out = run_worker(req.model_copy(update={"phases": phases}), env=self._env(lane, build_dir),
                                  workdir=self.cache_dir / "runs" / f"{h}-{upto}", timeouts=self.config.timeouts)
             first_build = result.build
             self._apply(result, out)
+            if checked is not None and result.check is None:
+                result.check = checked.check
             if first_build is not None and result.build is not None:
                 result.build.seconds, result.build.cached = first_build.seconds, False
         judge_speed_of_light(result, self.config.floor_slack)

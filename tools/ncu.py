@@ -127,7 +127,10 @@ def _why_empty(log_tail: str) -> str:
     if "no kernels were profiled" in low:
         return "none of your kernels matched by name were launched"
     lines = [ln for ln in log_tail.splitlines() if ln.startswith("==ERROR==") or ln.startswith("==WARNING==")]
-    return lines[-1][:200] if lines else "no kernel rows in its output"
+    if lines:
+        return lines[-1][:200]
+    last = [ln.strip() for ln in log_tail.splitlines() if ln.strip()]
+    return "no kernel rows in its output" + (f"; the run's last words: {last[-1][:200]}" if last else "")
 
 
 def cuda_counters(run, workdir: Path, kernel_names: list[str]) -> tuple[str, dict]:
@@ -142,7 +145,9 @@ def cuda_counters(run, workdir: Path, kernel_names: list[str]) -> tuple[str, dic
     out = run(ncu_command(exe, log, kernel_names), workdir)
     rows = parse_raw_csv(log.read_text()) if log.exists() else []
     if not rows:
-        return f"counters: ncu recorded nothing: {_why_empty(out.log_tail + (log.read_text() if log.exists() else ''))}.", {}
+        ncu_log = log.read_text() if log.exists() else "(ncu wrote no log file)"
+        return (f"counters: ncu recorded nothing: {_why_empty(out.log_tail + chr(10) + ncu_log)}.",
+                {"vendor": "ncu", "kernels": [], "worker_log_tail": out.log_tail[-1500:], "ncu_log_head": ncu_log[:1500]})
     kernels = digest(rows)
     return ("ncu counters for your kernels (mean over launches; the profiler serialises and replays each "
             "launch, so its times run a little high):\n" + digest_text(kernels),

@@ -142,7 +142,7 @@ class Worker:
 
     def check(self) -> dict:
         from tools.correctness import compare, modified_inputs, snapshot, tolerance_for
-        from tools.speed_of_light import count_flops, main_dtype, tensor_bytes
+        from tools.speed_of_light import tensor_bytes
 
         torch = self.torch
         ref, cand = self.models()
@@ -160,13 +160,7 @@ class Worker:
                     out_c = self._run_candidate(cand_in, tensor_bytes(inputs) * 2 + (64 << 20), byte)
                     out_r = ref(*self.clone(inputs))
                 else:
-                    if self.flops is None:
-                        self.flops, out_r = count_flops(lambda x=inputs: ref(*self.clone(x)))
-                        self.dtype = main_dtype([out_r] if isinstance(out_r, torch.Tensor) else inputs)
-                        params = sum(tensor_bytes(p) for p in ref.parameters())
-                        self.min_bytes = float(tensor_bytes(inputs) + tensor_bytes(out_r) + params)
-                    else:
-                        out_r = ref(*self.clone(inputs))
+                    out_r = self._count_work(ref, inputs) if self.flops is None else ref(*self.clone(inputs))
                     self.sync()
                     out_c = self._run_candidate(cand_in, tensor_bytes(out_r) * 4 + (64 << 20), byte, out_r)
             self.sync()
@@ -194,6 +188,18 @@ class Worker:
             raise PhaseFailure("incorrect", f"{label} ({order}): {bad['problem']}", check=info)
         return info
 
+    def _count_work(self, ref, inputs: list):
+        """One reference call that also counts its FLOPs and minimal bytes (for the speed-of-light
+        floor); returns its output."""
+        from tools.speed_of_light import count_flops, main_dtype, tensor_bytes
+
+        torch = self.torch
+        self.flops, out_r = count_flops(lambda x=inputs: ref(*self.clone(x)))
+        self.dtype = main_dtype([out_r] if isinstance(out_r, torch.Tensor) else inputs)
+        params = sum(tensor_bytes(p) for p in ref.parameters())
+        self.min_bytes = float(tensor_bytes(inputs) + tensor_bytes(out_r) + params)
+        return out_r
+
     def _run_candidate(self, inputs: list, poison_bytes: int, byte: int = 0xFF, out_like=None):
         from tools.speed_of_light import tensor_bytes
 
@@ -218,6 +224,8 @@ class Worker:
         inputs = self.make_inputs(self.req.timing_seed)
         t0 = time.perf_counter()
         with torch.no_grad():
+            if self.flops is None:  # the check ran in an earlier worker
+                self._count_work(ref, inputs)
             cand(*self.clone(inputs))
             self.sync()
             plain = []

@@ -71,12 +71,15 @@ def main():
 
     cache = Path(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix="hipgen-agree-"))
     ARCH = "{}.{}".format(*torch.cuda.get_device_capability())
+    from tools.evaluator import build_hash
     from tools.source_extract import extract_sources
 
     rows = []
     for kernel, problem in CASES:
         first, second = ours(cache, kernel, problem), ours(cache, kernel, problem)
-        build_dir = cache / "extensions" / first.source_hash
+        source = (KERNELS / kernel).read_text()
+        # the Evaluator above was given no arch, and its build folder's name says so
+        build_dir = cache / "extensions" / build_hash(source, extract_sources(source).build_key, "cuda", None)
         a, b = first.timing.candidate.median_ms, second.timing.candidate.median_ms
         db = do_bench(build_dir, kernel, problem)
         nc = ncu(build_dir, kernel, problem, extract_sources((KERNELS / kernel).read_text()).kernel_names)

@@ -84,10 +84,18 @@ class Platform:
         allocator would reuse; one large block covers the rest."""
         import torch
 
-        held = [torch.empty(size, dtype=torch.uint8, device=self.device_type).fill_(byte)
-                for size in block_sizes if size > 0 for _ in range(4)]
-        if nbytes > 0:
-            held.append(torch.empty(nbytes, dtype=torch.uint8, device=self.device_type).fill_(byte))
+        # Everything together stays within 80% of free memory: on a KernelBench-size problem (6 GB
+        # tensors) four blocks of the output's size would not fit beside the live inputs and outputs.
+        budget = int(0.8 * self.free_memory_bytes())
+        held = []
+        for size in (s for s in block_sizes if s > 0):
+            for _ in range(4):
+                if size > budget:
+                    break
+                held.append(torch.empty(size, dtype=torch.uint8, device=self.device_type).fill_(byte))
+                budget -= size
+        if min(nbytes, budget) > 0:
+            held.append(torch.empty(min(nbytes, budget), dtype=torch.uint8, device=self.device_type).fill_(byte))
         self.synchronize()
         while held:
             held.pop()

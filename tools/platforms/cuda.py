@@ -129,5 +129,4 @@ class CudaPlatform(Platform):
         # Cached blocks go back to the driver first, so the poisoned blocks below are the ones the
         # caching allocator hands out next (it splits large cached blocks for small requests).
         torch.cuda.empty_cache()
-        nbytes = min(nbytes, int(torch.cuda.mem_get_info()[0] * 0.8))
         super().poison_free_memory(nbytes, byte, block_sizes)
