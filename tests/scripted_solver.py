@@ -97,5 +97,19 @@ def policy(messages) -> AIMessage:
     return _say("Done.", "Unexpected tool result.", [], step)
 
 
+def wire_turn(body: dict) -> dict:
+    """The policy's next move for an OpenAI chat-completions request body, as a tests.openai_stub turn."""
+    from langchain_core.messages import convert_to_messages
+
+    messages = convert_to_messages(body["messages"])
+    names = {c["id"]: c["name"] for m in messages if isinstance(m, AIMessage) for c in m.tool_calls}
+    for m in messages:
+        if isinstance(m, ToolMessage):
+            m.name = names.get(m.tool_call_id, m.name)  # the wire format drops a tool result's name
+    reply = policy(messages)
+    return {"content": reply.content, "reasoning": reply.additional_kwargs["reasoning_content"],
+            "tool_calls": [{"name": c["name"], "args": c["args"]} for c in reply.tool_calls]}
+
+
 def factory() -> ScriptedChatModel:
     return ScriptedChatModel(policy)

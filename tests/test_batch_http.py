@@ -8,7 +8,6 @@ import subprocess
 import time
 
 import pytest
-from langchain_core.messages import AIMessage, ToolMessage, convert_to_messages
 
 from tests import scripted_solver
 from tests.conftest import AGENT, DATA, agent_env
@@ -19,14 +18,7 @@ SCRIPT = {"1_Small_ReLU": ["cpu/good/relu.py"], "4_Row_Sum": ["cpu/good/row_sum.
 
 def slow_solver(body: dict) -> dict:
     """tests.scripted_solver's next move over the wire, after a pause that a model's thinking takes."""
-    messages = convert_to_messages(body["messages"])
-    names = {c["id"]: c["name"] for m in messages if isinstance(m, AIMessage) for c in m.tool_calls}
-    for m in messages:
-        if isinstance(m, ToolMessage):
-            m.name = names.get(m.tool_call_id, m.name)
-    reply = scripted_solver.policy(messages)
-    return {"delay_s": 0.5, "content": reply.content, "reasoning": reply.additional_kwargs["reasoning_content"],
-            "tool_calls": [{"name": c["name"], "args": c["args"]} for c in reply.tool_calls]}
+    return {"delay_s": 0.5, **scripted_solver.wire_turn(body)}
 
 
 def command(out, stub, samples):

@@ -36,6 +36,8 @@ def test_ncu_raw_page_digest():
     assert "DRAM read 1.07 GB" in first and "achieved occupancy 85.8%" in first and "L2 hit rate 50.0%" in first
     assert second.startswith("row_sum_kernel (1 launch)") and "static shared/block 4.1 KB" in second
     assert ncu.digest_text([]).startswith("ncu profiled none")
+    # a byte-order mark before the header, as some writers put there, changes nothing
+    assert len(ncu.parse_raw_csv("\ufeff" + (DATA / "ncu" / "raw_page.csv").read_text())) == 3
 
 
 def test_ncu_empty_output_says_why():

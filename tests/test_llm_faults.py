@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import openai
 import pytest
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage, convert_to_messages
+from langchain_core.messages import HumanMessage
 
 from agent.llm import load_chat_model
 from agent.llm_retry import LLMUnavailable, RetryPolicy, invoke_with_retry
@@ -197,18 +197,6 @@ def test_threads_wait_out_a_rate_limit_side_by_side():
 SCRIPT = {"1_Small_ReLU": ["cpu/good/relu.py"], "4_Row_Sum": ["cpu/good/row_sum.py"]}
 
 
-def solver_turn(body: dict) -> dict:
-    """tests.scripted_solver's next move, over the OpenAI wire format."""
-    messages = convert_to_messages(body["messages"])
-    names = {c["id"]: c["name"] for m in messages if isinstance(m, AIMessage) for c in m.tool_calls}
-    for m in messages:
-        if isinstance(m, ToolMessage):
-            m.name = names.get(m.tool_call_id, m.name)
-    reply = scripted_solver.policy(messages)
-    return {"content": reply.content, "reasoning": reply.additional_kwargs["reasoning_content"],
-            "tool_calls": [{"name": c["name"], "args": c["args"]} for c in reply.tool_calls]}
-
-
 class FlakyProvider:
     """Row_Sum's requests always get 503; ReLU's first two get 429 (Retry-After: 1) and 500, then answers."""
 
@@ -219,7 +207,7 @@ class FlakyProvider:
         task = next(m["content"] for m in body["messages"] if m["role"] == "user")
         if "4_Row_Sum" in task:
             return {"status": 503}
-        return self.relu_faults.pop(0) if self.relu_faults else solver_turn(body)
+        return self.relu_faults.pop(0) if self.relu_faults else scripted_solver.wire_turn(body)
 
 
 @pytest.fixture(scope="module")

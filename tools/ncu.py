@@ -69,9 +69,11 @@ def _number(text: str | None) -> float | None:
 def parse_raw_csv(text: str) -> list[dict[str, str]]:
     """ncu's `--page raw --csv` output: a header row, a units row, then one row per profiled launch.
     Lines ncu prints about itself start with '=='."""
-    body = "\n".join(line for line in text.splitlines() if line.strip() and not line.startswith("=="))
-    rows = list(csv.DictReader(io.StringIO(body)))
-    return [r for r in rows if (r.get("ID") or "").strip().isdigit()]
+    body = "\n".join(line for line in text.lstrip("\ufeff").splitlines()
+                     if line.strip() and not line.startswith("=="))
+    rows = [{k.strip(): v for k, v in r.items() if k} for r in csv.DictReader(io.StringIO(body))]
+    # the units row names no kernel; a launch row always does
+    return [r for r in rows if (r.get("Kernel Name") or r.get("Function Name") or "").strip()]
 
 
 class NcuKernel(BaseModel):
