@@ -96,6 +96,7 @@ def eval_(
     arch: Optional[str] = typer.Option(None, "--arch"),
     upto: str = typer.Option("profile", "--upto", help="build, check or profile (times too)"),
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
+    counters: bool = typer.Option(False, "--counters", help="add the vendor profiler's counters (ncu, rocprofv3) for a correct kernel"),
 ):
     """Evaluate one kernel file with the same harness, no LLM. Exit 0 when correct, 1 when not."""
     from agent.dataset import resolve_problem
@@ -110,13 +111,20 @@ def eval_(
     s = _settings(dataset=dataset, platform=platform, arch=arch)
     prob = resolve_problem(problem, s.dataset)
     plat = s.platform or detect()
-    result = make_evaluator(s, plat).evaluate(prob, kernel.read_text(), upto)
+    evaluator = make_evaluator(s, plat)
+    source = kernel.read_text()
+    result = evaluator.evaluate(prob, source, "profile" if counters else upto)
+    counter_text, counter_data = evaluator.counters(prob, source) if counters and result.correct else ("", {})
     if as_json:
         data = {"compiled": result.compiled, "correct": result.correct, "speedup": result.speedup,
                 "status": result.status.value, "reason": result.reason, "result": result.model_dump(mode="json")}
+        if counters:
+            data["counters"] = {"text": counter_text, "data": counter_data}
         typer.echo(json.dumps(data, indent=2))
     else:
-        console.print(status_text(result, upto), markup=False, highlight=False)
+        console.print(status_text(result, "profile" if counters else upto), markup=False, highlight=False)
+        if counter_text:
+            console.print("\n" + counter_text, markup=False, highlight=False)
     ok = result.compiled if upto == "build" else result.correct
     raise typer.Exit(0 if ok else 1)
 

@@ -87,3 +87,13 @@ def test_eval_command_exit_codes_and_json(cache_dir):
                          env=env, capture_output=True, text=True, timeout=600)
     assert bad.returncode == 1
     assert bad.stdout.startswith("INCORRECT: trial 1/6")  # 5 trials and the repeat
+
+
+def test_eval_counters_flag_answers_on_the_cpu(cache_dir):
+    env = agent_env(HIPGEN_CACHE_DIR=str(cache_dir))
+    proc = subprocess.run(AGENT + ["eval", "tests/kernels/cpu/good/relu.py", "--problem", "1/1", "--dataset", str(DATA),
+                                   "--platform", "cpu", "--upto", "check", "--counters"],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("SPEEDUP")  # counters imply a full profile
+    assert proc.stdout.rstrip().endswith("counters: there are no hardware counters on the cpu platform.")
