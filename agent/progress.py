@@ -27,7 +27,7 @@ class Progress:
         self.lane_busy = lane_busy
         self.started = time.time()
         self._lock = threading.Lock()
-        self._last_write = 0.0
+        self._write_lock = threading.Lock()
         self.state = "running"
         self.threads = {f"{p}/{s}": {"state": "queued", "ended": None, "attempts": 0} for p, s in threads}
         self.best: dict[str, float | None] = {p: None for p, _ in threads}
@@ -42,7 +42,7 @@ class Progress:
             if ended is not None:
                 t["ended"] = ended
             info = dict(t)
-        self.save(force=state != "running")
+        self.save()
         if state != "running":
             for listener in list(self.listeners):
                 listener(key, info)
@@ -78,7 +78,7 @@ class Progress:
 
     def finish(self) -> None:
         self.state = "finished"
-        self.save(force=True)
+        self.save()
 
     def snapshot(self) -> dict:
         with self._lock:
@@ -98,12 +98,11 @@ class Progress:
                 "thread_counts": counts, "best": best, "eval_statuses": statuses, "tokens": self.ledger.totals(),
                 "cost_usd": self.ledger.cost(), "lane_busy_s": dict(self.lane_busy)}
 
-    def save(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last_write < 1.0:
-            return
-        self._last_write = now
-        write_json(self.path, self.snapshot())
+    def save(self) -> None:
+        """Every change is written at once (a thread may then run for minutes without news); the
+        snapshot is taken under the write lock, so an older one never replaces a newer one."""
+        with self._write_lock:
+            write_json(self.path, self.snapshot())
 
 
 def read_status(out: Path) -> dict | None:
