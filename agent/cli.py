@@ -113,7 +113,8 @@ def eval_(
     plat = s.platform or detect()
     evaluator = make_evaluator(s, plat)
     source = kernel.read_text()
-    result = evaluator.evaluate(prob, source, "profile" if counters else upto)
+    upto = "profile" if counters else upto  # counters are read from a timed, correct kernel
+    result = evaluator.evaluate(prob, source, upto)
     counter_text, counter_data = evaluator.counters(prob, source) if counters and result.correct else ("", {})
     if as_json:
         data = {"compiled": result.compiled, "correct": result.correct, "speedup": result.speedup,
@@ -122,7 +123,7 @@ def eval_(
             data["counters"] = {"text": counter_text, "data": counter_data}
         typer.echo(json.dumps(data, indent=2))
     else:
-        console.print(status_text(result, "profile" if counters else upto), markup=False, highlight=False)
+        console.print(status_text(result, upto), markup=False, highlight=False)
         if counter_text:
             console.print("\n" + counter_text, markup=False, highlight=False)
     ok = result.compiled if upto == "build" else result.correct

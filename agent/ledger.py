@@ -64,8 +64,9 @@ class Ledger:
         return self.prices.cost(t["input_tokens"], t["output_tokens"])
 
     def exhausted(self) -> str | None:
-        if self.max_tokens is not None and self.totals()["total_tokens"] >= self.max_tokens:
-            return f"run_token_limit: the run has used {self.totals()['total_tokens']} tokens (limit {self.max_tokens})"
+        used = self.totals()["total_tokens"]
+        if self.max_tokens is not None and used >= self.max_tokens:
+            return f"run_token_limit: the run has used {used} tokens (limit {self.max_tokens})"
         cost = self.cost()
         if self.max_cost is not None and cost is not None and cost >= self.max_cost:
             return f"run_cost_limit: the run has cost ${cost:.2f} (limit ${self.max_cost:.2f})"

@@ -49,7 +49,7 @@ class Progress:
 
     def result(self, problem: str, sample: int, n: int, result) -> None:
         """One evaluation of candidate n (compile, check and profile of one source share an n)."""
-        verdict = "correct" if result.correct else ("built" if result.status.value == "ok" else result.status.value)
+        verdict = _verdict(bool(result.correct), result.status.value)
         with self._lock:
             self.evals[(problem, n)] = (sample, verdict)
             self.threads[f"{problem}/{sample}"]["attempts"] = sum(
@@ -68,7 +68,7 @@ class Progress:
                 continue
             for r in read_results(d):
                 sample, n = int(r.get("sample", 0)), int(r["n"])
-                verdict = "correct" if r.get("correct") else ("built" if r.get("status") == "ok" else str(r.get("status")))
+                verdict = _verdict(bool(r.get("correct")), str(r.get("status")))
                 self.evals[(problem, n)] = (sample, verdict)
                 key = f"{problem}/{sample}"
                 if key in self.threads:
@@ -103,6 +103,11 @@ class Progress:
         snapshot is taken under the write lock, so an older one never replaces a newer one."""
         with self._write_lock:
             write_json(self.path, self.snapshot())
+
+
+def _verdict(correct: bool, status: str) -> str:
+    """An evaluation in a word: correct, built (ok so far, not yet checked), or its failure status."""
+    return "correct" if correct else ("built" if status == "ok" else status)
 
 
 def read_status(out: Path) -> dict | None:

@@ -139,9 +139,7 @@ def _run_thread(run: Run, problem: Problem, sample: int) -> str | None:
     trace = pstore.trace(sample)
     spent = run.ledger.exhausted()
     if spent:
-        log.warning("thread_not_started", reason=spent)
-        trace.append({"type": "end", "node": "runner", "reason": spent.split(":", 1)[0], "detail": spent})
-        return spent.split(":", 1)[0]
+        return _stop_for_limit(trace, spent, "thread_not_started")
     dev = run.evaluator.device_info()
     wb_rules = rules_text(problem.banned_ops)
     from tools.kernel_tools import Workbench
@@ -180,9 +178,7 @@ def _run_thread(run: Run, problem: Problem, sample: int) -> str | None:
             spent = run.ledger.exhausted()
             if spent and not ended:
                 # Stopped between steps, not ended: --resume with a higher limit continues from here.
-                log.warning("thread_stopped", reason=spent)
-                trace.append({"type": "end", "node": "runner", "reason": spent.split(":", 1)[0], "detail": spent})
-                return spent.split(":", 1)[0]
+                return _stop_for_limit(trace, spent, "thread_stopped")
     except Exception as e:  # noqa: BLE001 - one thread's failure (LLM down, recursion limit) must not end the run
         log.error("thread_failed", error=f"{type(e).__name__}: {e}")
         trace.append({"type": "error", "node": "runner", "error": f"{type(e).__name__}: {str(e)[:2000]}"})
@@ -192,6 +188,14 @@ def _run_thread(run: Run, problem: Problem, sample: int) -> str | None:
                   "best": final.get("best"), "turns": final.get("turns"), "tokens": final.get("tokens")})
     log.info("thread_end", reason=ended, best=final.get("best"))
     return ended
+
+
+def _stop_for_limit(trace: TraceWriter, spent: str, event: str) -> str:
+    """End a thread's turn at a run-wide limit; the reason is the limit's name (run_token_limit, ...)."""
+    reason = spent.split(":", 1)[0]
+    log.warning(event, reason=spent)
+    trace.append({"type": "end", "node": "runner", "reason": reason, "detail": spent})
+    return reason
 
 
 def _record(run: Run, pstore, sample: int, source: str, result) -> int:

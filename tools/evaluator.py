@@ -231,15 +231,13 @@ class Evaluator:
             return EvalResult(status=Status.static_error, reason=f"source rules: {violations[0]}",
                               violations=violations, **base)
         extracted = extract_sources(source)
-        cand_dir = self.cache_dir / "candidates"
-        cand_dir.mkdir(parents=True, exist_ok=True)
-        cand_path = cand_dir / f"{h}.py"
+        cand_path = self._candidate_file(h)
         if not cand_path.exists():
+            cand_path.parent.mkdir(parents=True, exist_ok=True)
             tmp = cand_path.with_suffix(".tmp")
             tmp.write_text(source)
             os.replace(tmp, cand_path)
-        bh = build_hash(source, extracted.build_key, self.platform.name, self.config.arch)
-        build_dir = self.cache_dir / "extensions" / bh
+        build_dir = self._build_dir(source, extracted)
         req = WorkerRequest(problem_path=str(problem.path), candidate_path=str(cand_path), platform=self.platform.name,
                             phases=[], channel_fd=-1, check_seeds=[secrets.randbits(31) for _ in range(self.config.check_trials)],
                             init_seed=secrets.randbits(31), timing_seed=secrets.randbits(31),
@@ -247,7 +245,7 @@ class Evaluator:
                             max_timing_trials=self.config.max_timing_trials)
         result = EvalResult(status=Status.ok, **base)
         with self._lock:
-            build_lock = self._hash_locks.setdefault(bh, threading.Lock())
+            build_lock = self._hash_locks.setdefault(build_dir.name, threading.Lock())
         with build_lock:
             if not (build_dir / ".built").exists():
                 build_dir.mkdir(parents=True, exist_ok=True)
@@ -291,6 +289,13 @@ class Evaluator:
         result.wall_seconds = time.monotonic() - t0
         return result
 
+    def _candidate_file(self, h: str) -> Path:
+        return self.cache_dir / "candidates" / f"{h}.py"
+
+    def _build_dir(self, source: str, extracted) -> Path:
+        return self.cache_dir / "extensions" / build_hash(source, extracted.build_key, self.platform.name,
+                                                          self.config.arch)
+
     # ---- hardware counters, when the model asks ----
     def counters(self, problem: Problem, source: str) -> tuple[str, dict]:
         """The vendor profiler's counters for the candidate's own kernels (ncu on NVIDIA, rocprofv3 on
@@ -302,9 +307,7 @@ class Evaluator:
             return "counters: there are no hardware counters on the cpu platform.", {}
         h = source_hash(source, self.platform.name, self.config.arch)
         extracted = extract_sources(source)
-        build_dir = self.cache_dir / "extensions" / build_hash(source, extracted.build_key, self.platform.name,
-                                                               self.config.arch)
-        cand_path = self.cache_dir / "candidates" / f"{h}.py"
+        build_dir, cand_path = self._build_dir(source, extracted), self._candidate_file(h)
         if not (build_dir / ".built").exists() or not cand_path.exists():
             return "counters: profile_kernel this candidate first (it has not been built).", {}
         req = WorkerRequest(problem_path=str(problem.path), candidate_path=str(cand_path), platform=self.platform.name,
@@ -331,7 +334,7 @@ class Evaluator:
             return
         out_dir = self.cache_dir / "runs" / f"{h}-rocprof"
         shutil.rmtree(out_dir, ignore_errors=True)
-        with self._lane(h, "", ["profile"]) as lane:
+        with self._lane(h, Path(req.problem_path).stem, ["profile"]) as lane:
             run_worker(req, env=self._env(lane, build_dir), workdir=out_dir, timeouts=self.config.timeouts,
                        prefix=profiler_command(profiler, out_dir, "cand"))
         d = digest_run(out_dir, "cand", kernel_names)
