@@ -105,6 +105,7 @@ def solve(s: Settings, display=None) -> dict:
         progress.finish()
     finally:
         conn.close()
+        evaluator.close()
     summary = build_reports(s.out)
     log.info("run_end", **{k: summary["totals"][k] for k in ("success", "partial", "failed")})
     return summary

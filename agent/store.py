@@ -101,6 +101,10 @@ class RunStore:
         self.target = target
         self._problems: dict[str, ProblemStore] = {}
         self._lock = threading.Lock()
+        # A run killed mid-write leaves its hidden temporary file beside the intact old file; only one
+        # run writes a folder at a time, so any such file is a dead run's.
+        for stale in self.out.rglob(".*.tmp"):
+            stale.unlink(missing_ok=True)
 
     def problem(self, name: str) -> ProblemStore:
         with self._lock:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from tools.problem import Problem
 from tools.protocol import WorkerRequest
 from tools.results import BuildInfo, CheckInfo, EvalResult, ProfileInfo, Status, TimingInfo
 from tools.sandbox import WorkerOutcome, describe_exit, run_worker, scrubbed_env
+from tools.spares import SparePool
 from tools.source_extract import extract_sources
 from tools.static_check import check_source
 
@@ -47,6 +49,7 @@ class EvalConfig(BaseModel):
         "replay": 600.0})
     # Faster than the floor by more than this factor is impossible, so it is a measurement error or a cheat.
     floor_slack: float = 0.9
+    spare_workers: bool = True            # keep a worker per lane started and imported ahead of need
 
 
 def source_hash(source: str, platform: str, arch: str | None) -> str:
@@ -95,6 +98,18 @@ class Evaluator:
         self._lane_lock = threading.Lock()
         self._device: dict | None = None
         self._baselines: dict[str, dict] = {}
+        self.spares = SparePool(self.cache_dir / "runs" / "spares") if config.spare_workers else None
+        if self.spares is not None:
+            weakref.finalize(self, self.spares.close)
+
+    def close(self) -> None:
+        """Stop the waiting spare workers (also done when the evaluator is collected or the process exits)."""
+        if self.spares is not None:
+            self.spares.close()
+
+    def _run(self, req: WorkerRequest, env: dict[str, str], workdir: Path, prefix: list[str] | None = None) -> WorkerOutcome:
+        return run_worker(req, env=env, workdir=workdir, timeouts=self.config.timeouts, prefix=prefix,
+                          spares=self.spares)
 
     # ---- device facts ----
     def device_info(self) -> dict:
@@ -164,7 +179,9 @@ class Evaluator:
         return None
 
     def _env(self, device: int | None, build_dir: Path | None) -> dict[str, str]:
-        env = scrubbed_env(self.platform.build_env(self._arch()), self.cache_dir / "home")
+        home = self.cache_dir / "home"
+        home.mkdir(exist_ok=True)  # HOME and TMPDIR of workers, compilers and profilers: it must exist
+        env = scrubbed_env(self.platform.build_env(self._arch()), home)
         env.update(self.platform.visible_devices_env(device))
         if build_dir is not None:
             env["TORCH_EXTENSIONS_DIR"] = str(build_dir)
@@ -185,8 +202,7 @@ class Evaluator:
                                 channel_fd=-1, init_seed=secrets.randbits(31), timing_seed=secrets.randbits(31),
                                 time_budget_s=self.config.time_budget_s)
             with self._lane(f"baseline-{key}", problem.name, ["baseline"]) as lane:
-                out = run_worker(req, env=self._env(lane, None), workdir=self.cache_dir / "runs" / f"baseline-{key}",
-                                 timeouts=self.config.timeouts)
+                out = self._run(req, self._env(lane, None), self.cache_dir / "runs" / f"baseline-{key}")
             rec = next((r for r in out.records if r.get("event") == "end"), None)
             if rec is None:
                 fail = next((r for r in out.records if r.get("event") == "fail"), {})
@@ -250,8 +266,8 @@ class Evaluator:
             if not (build_dir / ".built").exists():
                 build_dir.mkdir(parents=True, exist_ok=True)
                 with self._builds:
-                    out = run_worker(req.model_copy(update={"phases": ["build"]}), env=self._env(None, build_dir),
-                                     workdir=self.cache_dir / "runs" / f"{h}-build", timeouts=self.config.timeouts)
+                    out = self._run(req.model_copy(update={"phases": ["build"]}), self._env(None, build_dir),
+                                    self.cache_dir / "runs" / f"{h}-build")
                 self._apply(result, out)
                 if result.status != Status.ok:
                     shutil.rmtree(build_dir, ignore_errors=True)  # a killed build leaves lock files behind
@@ -263,13 +279,13 @@ class Evaluator:
         if phases == ["build"] and result.build is None:
             # A build made earlier (by a candidate with the same native code) still has to import; that
             # needs no device to itself, so it does not wait for or hold a lane.
-            out = run_worker(req.model_copy(update={"phases": phases}), env=self._env(self.lanes()[0], build_dir),
-                             workdir=self.cache_dir / "runs" / f"{h}-{upto}", timeouts=self.config.timeouts)
+            out = self._run(req.model_copy(update={"phases": phases}), self._env(self.lanes()[0], build_dir),
+                            self.cache_dir / "runs" / f"{h}-{upto}")
             self._apply(result, out)
         elif len(phases) > 1:
             with self._lane(h, problem.name, phases) as lane:
-                out = run_worker(req.model_copy(update={"phases": phases}), env=self._env(lane, build_dir),
-                                 workdir=self.cache_dir / "runs" / f"{h}-{upto}", timeouts=self.config.timeouts)
+                out = self._run(req.model_copy(update={"phases": phases}), self._env(lane, build_dir),
+                                self.cache_dir / "runs" / f"{h}-{upto}")
             first_build = result.build
             self._apply(result, out)
             if checked is not None and result.check is None:
@@ -316,8 +332,7 @@ class Evaluator:
 
         def run(prefix: list[str], workdir: Path) -> WorkerOutcome:
             with self._lane(h, problem.name, ["replay"]) as lane:
-                return run_worker(req, env=self._env(lane, build_dir), workdir=workdir, timeouts=self.config.timeouts,
-                                  prefix=prefix)
+                return self._run(req, self._env(lane, build_dir), workdir, prefix)
 
         collect = cuda_counters if self.platform.name == "cuda" else rocm_counters
         return collect(run, self.cache_dir / "runs" / f"{h}-counters", extracted.kernel_names)
@@ -335,8 +350,7 @@ class Evaluator:
         out_dir = self.cache_dir / "runs" / f"{h}-rocprof"
         shutil.rmtree(out_dir, ignore_errors=True)
         with self._lane(h, Path(req.problem_path).stem, ["profile"]) as lane:
-            run_worker(req, env=self._env(lane, build_dir), workdir=out_dir, timeouts=self.config.timeouts,
-                       prefix=profiler_command(profiler, out_dir, "cand"))
+            self._run(req, self._env(lane, build_dir), out_dir, profiler_command(profiler, out_dir, "cand"))
         d = digest_run(out_dir, "cand", kernel_names)
         if d is not None and d.kernels and result.profile is not None:
             result.profile.kernels, result.profile.own_share = list(d.kernels), d.own_share
@@ -345,6 +359,7 @@ class Evaluator:
     def _apply(self, result: EvalResult, out: WorkerOutcome) -> None:
         """Fold a worker's records into the result."""
         models = {"build": BuildInfo, "check": CheckInfo, "profile": ProfileInfo, "time": TimingInfo}
+        result.setup_seconds += out.setup_seconds
         for rec in out.records:
             ev = rec.get("event")
             if ev == "end" and rec.get("phase") in models:

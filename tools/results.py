@@ -48,6 +48,8 @@ class CheckInfo(BaseModel):
     passed: bool
     trials: list[TrialCheck] = Field(default_factory=list)
     seconds: float = 0.0
+    steps: dict[str, float] = Field(default_factory=dict, description="seconds per step (device, models, inputs, "
+                                    "reference, poison, candidate, compare), summed over trials")
     atol: float = 0.0
     rtol: float = 0.0
 
@@ -115,6 +117,8 @@ class EvalResult(BaseModel):
     profile: ProfileInfo | None = None
     log_tail: str = Field(default="", description="the end of the worker's stdout/stderr, for a crash")
     wall_seconds: float = 0.0
+    setup_seconds: float = Field(default=0.0, description="waiting for worker processes to start and import, "
+                                 "summed over this evaluation's workers")
 
     @property
     def timed(self) -> bool:

@@ -7,13 +7,13 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from tools.protocol import WorkerRequest
+from tools.spares import SparePool, discard, start_worker
 
 # Only what a compiler and the GPU runtime need. Keys, tokens and credentials never reach a candidate.
 _PASS_ENV = {"PATH", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TZ", "CUDA_HOME", "CUDA_PATH", "ROCM_HOME", "ROCM_PATH",
@@ -41,39 +41,43 @@ class WorkerOutcome(BaseModel):
     returncode: int | None = None
     log_tail: str = ""
     wall_seconds: float = 0.0
+    setup_seconds: float = 0.0             # from asking for a worker to its first phase: start, imports, device
+    spare: bool = False                    # a spare worker, started ahead of need, ran it
 
 
 def run_worker(req: WorkerRequest, *, env: dict[str, str], workdir: Path, timeouts: dict[str, float],
-               log_limit: int = 3000, prefix: list[str] | None = None) -> WorkerOutcome:
-    """`prefix` wraps the worker in a profiler command (rocprofv3 ... --)."""
+               log_limit: int = 3000, prefix: list[str] | None = None, spares: SparePool | None = None) -> WorkerOutcome:
+    """`prefix` wraps the worker in a profiler command (rocprofv3 ... --). `spares`: take a waiting
+    worker for this environment if there is one, and leave a new one waiting afterwards."""
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / "worker.log"
-    r_fd, w_fd = os.pipe()
-    req = req.model_copy(update={"channel_fd": w_fd})
+    log_path.unlink(missing_ok=True)
     t_start = time.monotonic()
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([*(prefix or []), sys.executable, "-m", "tools.worker"], stdin=subprocess.PIPE, stdout=log,
-                                stderr=subprocess.STDOUT, env=env, cwd=workdir, pass_fds=(w_fd,),
-                                start_new_session=True)
-    os.close(w_fd)
-    out = WorkerOutcome()
+    started = spares.take(env) if spares is not None and not prefix else None
+    out = WorkerOutcome(spare=started is not None)
+    if started is None:
+        started = start_worker([], env, workdir, log_path, prefix)
+    req = req.model_copy(update={"channel_fd": started.child_fd, "workdir": str(workdir), "log_path": str(log_path),
+                                 "extensions_dir": env.get("TORCH_EXTENSIONS_DIR")})
+    proc = started.proc
     try:
         try:
             proc.stdin.write(req.model_dump_json().encode())
             proc.stdin.close()
         except BrokenPipeError:
             pass
-        _pump(proc, r_fd, out, timeouts)
+        _pump(proc, started.read_fd, out, timeouts, t_start)
     finally:
-        os.close(r_fd)
-        _kill_group(proc)
+        discard(started)
     out.returncode = proc.returncode
     out.wall_seconds = time.monotonic() - t_start
     out.log_tail = _tail(log_path, log_limit)
+    if spares is not None and not prefix:
+        spares.replenish(env)
     return out
 
 
-def _pump(proc: subprocess.Popen, r_fd: int, out: WorkerOutcome, timeouts: dict[str, float]) -> None:
+def _pump(proc: subprocess.Popen, r_fd: int, out: WorkerOutcome, timeouts: dict[str, float], t_start: float) -> None:
     buf = b""
     phase, phase_start = "setup", time.monotonic()
     eof = False
@@ -107,21 +111,12 @@ def _pump(proc: subprocess.Popen, r_fd: int, out: WorkerOutcome, timeouts: dict[
                 continue
             out.records.append(rec)
             if rec.get("event") == "start":
+                if phase == "setup":
+                    out.setup_seconds = time.monotonic() - t_start
                 phase, phase_start = str(rec.get("phase")), time.monotonic()
             elif rec.get("event") in ("done", "fail"):
                 out.finished = True
                 return
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 def _tail(path: Path, limit: int) -> str:

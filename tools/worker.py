@@ -14,6 +14,7 @@ import sys
 import time
 import traceback
 import types
+from contextlib import contextmanager
 
 from tools.protocol import WorkerRequest
 
@@ -77,6 +78,16 @@ class Worker:
         self.ref_model = self.cand_model = None
         self.flops = self.min_bytes = None
         self.dtype = "float32"
+        self.steps: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str):
+        """Seconds spent per step of a phase, summed: where an evaluation's time goes."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.steps[name] = self.steps.get(name, 0.0) + time.perf_counter() - t0
 
     # ---- helpers ----
     def sync(self):
@@ -145,28 +156,37 @@ class Worker:
         from tools.speed_of_light import tensor_bytes
 
         torch = self.torch
-        ref, cand = self.models()
+        self.steps = {}
+        t0 = time.perf_counter()
+        with self.step("device"):
+            self.sync()  # the first device call creates the context
+        with self.step("models"):
+            ref, cand = self.models()
         seeds = self.req.check_seeds
         # Every trial has fresh inputs; the candidate goes first on odd ones; the last trial repeats the
         # first one's inputs with other bytes in free memory, so reads of memory nobody wrote show up.
         plan = [(seed, i % 2 == 1, 0xFF) for i, seed in enumerate(seeds)] + ([(seeds[0], True, 0x3F)] if seeds else [])
-        trials, t0 = [], time.perf_counter()
+        trials = []
         for i, (seed, cand_first, byte) in enumerate(plan):
-            inputs = self.make_inputs(seed)
-            pristine = snapshot(inputs)
-            cand_in = self.clone(inputs)
+            with self.step("inputs"):
+                inputs = self.make_inputs(seed)
+                pristine = snapshot(inputs)
+                cand_in = self.clone(inputs)
             with torch.no_grad():
                 if cand_first:
                     out_c = self._run_candidate(cand_in, tensor_bytes(inputs) * 2 + (64 << 20), byte)
-                    out_r = ref(*self.clone(inputs))
+                    with self.step("reference"):
+                        out_r = ref(*self.clone(inputs))
+                        self.sync()
                 else:
-                    out_r = self._count_work(ref, inputs) if self.flops is None else ref(*self.clone(inputs))
-                    self.sync()
+                    with self.step("reference"):
+                        out_r = self._count_work(ref, inputs) if self.flops is None else ref(*self.clone(inputs))
+                        self.sync()
                     out_c = self._run_candidate(cand_in, tensor_bytes(out_r) * 4 + (64 << 20), byte, out_r)
-            self.sync()
-            result = compare(out_c, out_r, self.req.tolerance)
-            result.trial, result.candidate_first = i, cand_first
-            changed = modified_inputs(pristine, cand_in)
+            with self.step("compare"):
+                result = compare(out_c, out_r, self.req.tolerance)
+                result.trial, result.candidate_first = i, cand_first
+                changed = modified_inputs(pristine, cand_in)
             if changed and result.passed:
                 result.passed = False
                 result.problem = f"input(s) {changed} were modified in place; inputs are read-only"
@@ -179,7 +199,8 @@ class Worker:
             if not result.passed:
                 break
         passed = bool(trials) and all(t["passed"] for t in trials) and len(trials) == len(plan)
-        info = {"passed": passed, "trials": trials, "seconds": time.perf_counter() - t0}
+        info = {"passed": passed, "trials": trials, "seconds": time.perf_counter() - t0,
+                "steps": {k: round(v, 4) for k, v in self.steps.items()}}
         info["atol"], info["rtol"] = tolerance_for(getattr(torch, self.dtype, torch.float32), self.req.tolerance)
         if not passed:
             bad = next(t for t in trials if not t["passed"])
@@ -206,10 +227,12 @@ class Worker:
         likely = out_like if out_like is not None else inputs
         sizes = tuple(sorted({tensor_bytes(t) for t in (likely if isinstance(likely, (list, tuple)) else [likely])
                               if isinstance(t, self.torch.Tensor)}))
-        self.platform.poison_free_memory(poison_bytes, byte, sizes)
+        with self.step("poison"):
+            self.platform.poison_free_memory(poison_bytes, byte, sizes)
         try:
-            out = self.cand_model(*inputs)
-            self.sync()
+            with self.step("candidate"):
+                out = self.cand_model(*inputs)
+                self.sync()
         except Exception as e:  # noqa: BLE001
             raise PhaseFailure("crashed", f"ModelNew.forward raised {_exc_line(e)}")
         return out
@@ -365,13 +388,52 @@ def probe() -> dict:
     return get_platform(req_platform).describe(index)
 
 
+def preload() -> None:
+    """What every evaluation imports, done by a spare before its request exists (no device use)."""
+    import torch
+    import torch.profiler  # noqa: F401
+    import torch.utils.cpp_extension  # noqa: F401
+    import torch.utils.flop_counter  # noqa: F401
+
+    import tools.correctness  # noqa: F401
+    import tools.device_peaks  # noqa: F401
+    import tools.platforms  # noqa: F401
+    import tools.profiling  # noqa: F401
+    import tools.timing  # noqa: F401
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False):  # its first use costs about a second, on any device
+        torch.ones(2) + 1
+
+
+def adopt(req: WorkerRequest) -> None:
+    """Take on the evaluation's folder, log and build folder (a spare was started without them)."""
+    if req.workdir:
+        os.chdir(req.workdir)
+    if req.log_path:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        fd = os.open(req.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+    if req.extensions_dir:
+        os.environ["TORCH_EXTENSIONS_DIR"] = req.extensions_dir
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--probe":
         print(json.dumps(probe()))
         sys.stdout.flush()
         os._exit(0)
-    req = WorkerRequest.model_validate_json(sys.stdin.read())
+    if len(sys.argv) > 1 and sys.argv[1] == "--spare":
+        preload()
+    raw = sys.stdin.read()
+    if not raw.strip():  # the agent closed this spare without work (it is shutting down, or died)
+        os._exit(0)
+    req = WorkerRequest.model_validate_json(raw)
     sys.stdin.close()
+    adopt(req)
     _limit_resources()
     ch = Channel(req.channel_fd)
     phase = "setup"

@@ -15,7 +15,8 @@ or a missing file.
 Run on a GPU machine:
   python -m tests.benchmarks.batch_throughput --gpus 0,1 --cache DIR --out DIR [--problems 10 --samples 3]
 --cache is HIPGEN_CACHE_DIR (reuse it for a warm-cache run); --out must be a new or empty folder;
---report-only reads an earlier --out again without running anything."""
+--report-only reads an earlier --out again without running anything; --prewarm-only builds the
+fixtures into --cache first, so that two runs compared with each other both start warm."""
 from __future__ import annotations
 
 import argparse
@@ -111,6 +112,31 @@ def run_agent(args, gpus: list[str], picked: list[dict], out: Path) -> dict:
         print(f"error: agent solve exited with status {rc}; see its output above and {out}/batch_run.log",
               file=sys.stderr)
     return meta
+
+
+def prewarm(cache: Path, picked: list[dict]) -> int:
+    """Build every picked fixture into the cache, all at once, so that a later run measures evaluation
+    rather than nvcc. The scripted variants differ only in Python, so they reuse these builds."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tools.evaluator import EvalConfig, Evaluator
+    from tools.problem import Problem
+
+    ev = Evaluator(EvalConfig(platform="cuda", cache_dir=cache))
+
+    def build(p: dict):
+        t0 = time.time()
+        r = ev.evaluate(Problem.from_file(GPU_LEVEL1 / f"{p['problem']}.py", level=1),
+                        (ROOT / "tests" / "kernels" / p["fixture"]).read_text(), "build")
+        return p["problem"], r, time.time() - t0
+
+    bad = 0
+    with ThreadPoolExecutor(len(picked)) as pool:
+        for name, r, secs in pool.map(build, picked):
+            bad += r.status.value != "ok"
+            print(f"prewarm {name}: {r.status.value} in {secs:.1f} s {r.reason[:200]}", flush=True)
+    ev.close()
+    return 1 if bad else 0
 
 
 # ---- reading the run folder ----
@@ -289,15 +315,23 @@ def main(argv: list[str] | None = None) -> int:
                                              "model and honest CUDA fixtures. Needs CUDA GPUs.")
     ap.add_argument("--gpus", default="0", help="device indices for the evaluation lanes, e.g. 0 or 0,1 (default 0)")
     ap.add_argument("--cache", type=Path, help="build cache folder (HIPGEN_CACHE_DIR); reuse it for a warm run")
-    ap.add_argument("--out", type=Path, required=True, help="run folder: new or empty (or an earlier one with --report-only)")
+    ap.add_argument("--out", type=Path, help="run folder: new or empty (or an earlier one with --report-only)")
     ap.add_argument("--problems", type=int, default=10, help="how many problems of gpu_problems.json (default 10)")
     ap.add_argument("--samples", type=int, default=3, help="samples per problem (default 3)")
     ap.add_argument("--concurrency", type=int, default=12, help="threads at once (default 12)")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds the agent run may take (default 3600)")
     ap.add_argument("--report-only", action="store_true", help="read the run in --out again; run nothing")
+    ap.add_argument("--prewarm-only", action="store_true",
+                    help="only build the picked fixtures into --cache (no run; --out is not used)")
     args = ap.parse_args(argv)
-    out = args.out.expanduser().resolve()
     try:
+        if args.prewarm_only:
+            if args.cache is None:
+                raise UsageError("--cache DIR is required with --prewarm-only")
+            return prewarm(args.cache.expanduser().resolve(), pick_problems(args.problems))
+        if args.out is None:
+            raise UsageError("--out DIR is required: the run folder (new or empty, or an earlier one with --report-only)")
+        out = args.out.expanduser().resolve()
         if not args.report_only:
             gpus = parse_gpus(args.gpus)
             if args.cache is None:

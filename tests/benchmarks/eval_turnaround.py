@@ -7,7 +7,8 @@ candidate tests/kernels/cuda/good/relu.py, the evaluation `profile` (build, chec
 Rows: cold (fresh cache, fresh Evaluator), warm (same Evaluator, as a later attempt of an agent run
 sees it), warm-new (a fresh Evaluator on the same cache: only what is on disk helps). Per-phase
 seconds come from the EvalResult (BuildInfo/CheckInfo/ProfileInfo/TimingInfo.seconds, wall_seconds);
-`other s` is the rest of the wall time (worker start, imports, inputs, the device probe). `builds`
+`setup s` is the wait for worker processes to start and import (a spare worker makes it small),
+`other s` the rest of the wall time (the device probe, the reference's load, process exit). `builds`
 counts the native build folders in the cache after the run: a warm row that adds one rebuilt.
 
 Run on a GPU machine: python -m tests.benchmarks.eval_turnaround [CACHE_DIR] [--problem FILE]
@@ -27,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBLEM = ROOT / "tests" / "benchmarks" / "data" / "19_Big_ReLU_KB_Size.py"
 KERNEL = ROOT / "tests" / "kernels" / "cuda" / "good" / "relu.py"
 TARGETS = {"cold": 60.0, "warm": 10.0}  # seconds of wall time, per run
-COLUMNS = ["run", "build s", "cached", "check s", "profile s", "time s", "other s", "total wall s", "outer s",
-           "builds", "status", "speedup"]
+COLUMNS = ["run", "build s", "cached", "setup s", "check s", "profile s", "time s", "other s", "total wall s",
+           "outer s", "builds", "status", "speedup"]
 
 
 def _secs(info) -> float | None:
@@ -53,9 +54,9 @@ def measure(name: str, evaluator, problem, source: str, cache: Path) -> dict:
     r = evaluator.evaluate(problem, source, "profile")
     outer = time.perf_counter() - t0
     phases = [_secs(r.build), _secs(r.check), _secs(r.profile), _secs(r.timing)]
-    other = r.wall_seconds - sum(p for p in phases if p is not None)
+    other = r.wall_seconds - sum(p for p in phases if p is not None) - r.setup_seconds
     return {"run": name, "build s": phases[0], "cached": None if r.build is None else ("yes" if r.build.cached else "no"),
-            "check s": phases[1], "profile s": phases[2], "time s": phases[3], "other s": other,
+            "setup s": r.setup_seconds, "check s": phases[1], "profile s": phases[2], "time s": phases[3], "other s": other,
             "total wall s": r.wall_seconds, "outer s": outer, "builds": _native_builds(cache),
             "status": r.status.value, "speedup": None if r.speedup is None else f"{r.speedup:.3f}x",
             "_result": r}
@@ -79,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
                          "default: a temporary folder, removed afterwards")
     ap.add_argument("--problem", type=Path, default=PROBLEM,
                     help="another problem file solved by the relu fixture (default: the KernelBench-size ReLU)")
+    ap.add_argument("--also", type=Path, action="append", default=[],
+                    help="a further ReLU problem measured warm on the same cache (repeatable)")
+    ap.add_argument("--think", type=float, default=5.0,
+                    help="seconds between an evaluation and the next on the same evaluator: the model's turn in "
+                         "an agent run, when the next spare worker starts (default 5)")
     args = ap.parse_args(argv)
     problem_file = args.problem.expanduser().resolve()
 
@@ -93,14 +99,22 @@ def main(argv: list[str] | None = None) -> int:
         cache = Path(tempfile.mkdtemp(prefix="hipgen-turnaround-"))
         keep = False
     try:
-        problem = Problem.from_file(problem_file, level=1)
         source = KERNEL.read_text()
         config = EvalConfig(platform="cuda", cache_dir=cache, time_budget_s=1.0)
         ev = Evaluator(config)
-        rows = [measure("cold", ev, problem, source, cache)]
-        rows.append(measure("warm", ev, problem, source + "\n# turnaround: warm run\n", cache))
-        rows.append(measure("warm-new", Evaluator(config), problem,
-                            source + "\n# turnaround: warm run, new Evaluator\n", cache))
+        rows = []
+        for n, path in enumerate([problem_file] + [p.expanduser().resolve() for p in args.also]):
+            problem = Problem.from_file(path, level=1)
+            tag = "" if n == 0 else f" {path.stem[:18]}"
+            if n == 0:
+                rows.append(measure("cold", ev, problem, source, cache))
+            time.sleep(args.think)
+            rows.append(measure("warm" + tag, ev, problem, source + f"\n# turnaround: warm run {n}\n", cache))
+            fresh = Evaluator(config)
+            rows.append(measure("warm-new" + tag, fresh, problem,
+                                source + f"\n# turnaround: warm run {n}, new Evaluator\n", cache))
+            fresh.close()
+        ev.close()
     finally:
         if not keep:
             shutil.rmtree(cache, ignore_errors=True)
@@ -109,9 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     shown = problem_file.relative_to(ROOT) if problem_file.is_relative_to(ROOT) else problem_file
     print(f"eval turnaround: {KERNEL.relative_to(ROOT)} on {shown}"
           f"{' (4096 x 393216 fp32)' if problem_file == PROBLEM else ''}, upto=profile, time_budget_s=1.0, "
-          f"device {r0.device or '?'}")
+          f"{args.think:g} s between evaluations, device {r0.device or '?'}")
     print(f"cache: {cache}" + ("" if keep else " (removed)"))
     print(render(rows))
+    print()
+    for row in rows:
+        r = row["_result"]
+        if r.check is not None and r.check.steps:
+            print(f"{row['run']} check steps: " + ", ".join(f"{k} {v:.2f}" for k, v in r.check.steps.items()))
     print()
     ok = True
     for row in rows:

@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
 # What we run on a lent GPU machine, in stages that each fit one call. Logs land in $OUT (or ./gpu-out).
-#   tests:  pytest -m gpu (cheat corpus on GPU 0, the rest on GPU 1 when there are two), then the two-lane test
-#   bench:  timing agreement (ours vs do_bench vs ncu, and a repeat), lane agreement, evaluation turnaround
-#   batch1: batch throughput on one GPU;  batch2: the same on two GPUs
+#   tests:  pytest -m gpu (cheat corpus on GPU 0, the rest on GPU 1 when there are two), then the two-lane
+#           test; meanwhile the batch fixtures are built into the batch cache (CPU only)
+#   bench:  timing agreement (ours vs do_bench vs ncu, and a repeat) beside the evaluation turnaround (on
+#           the other GPU when there are two), then lane agreement
+#   batch:  batch throughput on one GPU, then the same on two, both on the warm batch cache
 set -u
-stage=${1:?usage: gpu_session.sh tests|bench|batch1|batch2}
+stage=${1:?usage: gpu_session.sh tests|bench|batch}
 out=${OUT:-gpu-out}
 mkdir -p "$out"
 export HIPGEN_TEST_CACHE=${HIPGEN_TEST_CACHE:-/tmp/hgc}
+batch_cache=/tmp/hgc-batch
+problems=${BATCH_PROBLEMS:-8}
+samples=${BATCH_SAMPLES:-2}
 gpus=$(python3 -c "import torch; print(torch.cuda.device_count())")
 pytest_gpu=(python3 -m pytest -o addopts="" -m gpu -q -s -p no:cacheprovider)
+summary() { for f in "$@"; do echo "== $f"; grep -E "$pattern" "$f" | tail -40; done; }
 case "$stage" in
   tests)
+    python3 -m tests.benchmarks.batch_throughput --prewarm-only --cache "$batch_cache" --problems "$problems" \
+      > "$out/prewarm.log" 2>&1 &
     if [ "$gpus" -ge 2 ]; then
       CUDA_VISIBLE_DEVICES=0 "${pytest_gpu[@]}" tests/test_cheats_gpu.py > "$out/cheats_gpu.log" 2>&1 &
       CUDA_VISIBLE_DEVICES=1 "${pytest_gpu[@]}" tests/test_gpu.py -k "not two_gpus" > "$out/test_gpu.log" 2>&1
@@ -19,24 +27,30 @@ case "$stage" in
       "${pytest_gpu[@]}" tests/test_gpu.py -k two_gpus > "$out/two_lanes.log" 2>&1
     else
       "${pytest_gpu[@]}" tests/test_cheats_gpu.py tests/test_gpu.py > "$out/test_gpu.log" 2>&1
+      wait
     fi
-    for f in "$out"/*.log; do echo "== $f"; grep -E "FIGURE|passed|failed|error" "$f" | tail -40; done
+    pattern="FIGURE|passed|failed|error|prewarm"
+    summary "$out"/*.log
     ;;
   bench)
-    python3 -m tests.benchmarks.timing_agreement "$HIPGEN_TEST_CACHE" > "$out/timing_agreement.log" 2>&1
-    tail -6 "$out/timing_agreement.log"
+    other=0; [ "$gpus" -ge 2 ] && other=1
+    CUDA_VISIBLE_DEVICES=$other python3 -m tests.benchmarks.eval_turnaround /tmp/hgc-turnaround \
+      --also tests/data/gpu/level1/19_Big_ReLU.py > "$out/eval_turnaround.log" 2>&1 &
+    CUDA_VISIBLE_DEVICES=0 python3 -m tests.benchmarks.timing_agreement "$HIPGEN_TEST_CACHE" > "$out/timing_agreement.log" 2>&1
+    wait
     if [ "$gpus" -ge 2 ]; then
       python3 -m tests.benchmarks.lane_agreement --gpus 0,1 --cache "$HIPGEN_TEST_CACHE" > "$out/lane_agreement.log" 2>&1
-      tail -5 "$out/lane_agreement.log"
     fi
-    python3 -m tests.benchmarks.eval_turnaround /tmp/hgc-turnaround > "$out/eval_turnaround.log" 2>&1
-    tail -8 "$out/eval_turnaround.log"
+    tail -7 "$out/timing_agreement.log"; tail -22 "$out/eval_turnaround.log"; tail -6 "$out/lane_agreement.log" 2>/dev/null
     ;;
-  batch1|batch2)
-    lanes=0; [ "$stage" = batch2 ] && lanes=0,1
-    python3 -m tests.benchmarks.batch_throughput --gpus "$lanes" --cache "$HIPGEN_TEST_CACHE" \
-      --out "/tmp/batch-$stage" > "$out/$stage.log" 2>&1
-    tail -25 "$out/$stage.log"
-    cp -r "/tmp/batch-$stage" "$out/$stage-run" 2>/dev/null
+  batch)
+    for lanes in 0 0,1; do
+      [ "$lanes" = 0,1 ] && [ "$gpus" -lt 2 ] && continue
+      name=batch-$(echo "$lanes" | tr -d ,)
+      python3 -m tests.benchmarks.batch_throughput --gpus "$lanes" --cache "$batch_cache" --problems "$problems" \
+        --samples "$samples" --timeout "${BATCH_TIMEOUT:-280}" --out "/tmp/$name" > "$out/$name.log" 2>&1
+      tail -22 "$out/$name.log"
+      cp -r "/tmp/$name" "$out/$name-run" 2>/dev/null
+    done
     ;;
 esac

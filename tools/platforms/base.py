@@ -23,6 +23,7 @@ class Platform:
     name: str = ""
     device_type: str = "cpu"
     language: str = "C++"
+    poison_piece_bytes: int | None = None  # the large poison block in pieces of at most this size
 
     # ---- parent side: no device initialisation here ----
     def check_available(self) -> None:
@@ -94,8 +95,11 @@ class Platform:
                     break
                 held.append(torch.empty(size, dtype=torch.uint8, device=self.device_type).fill_(byte))
                 budget -= size
-        if min(nbytes, budget) > 0:
-            held.append(torch.empty(min(nbytes, budget), dtype=torch.uint8, device=self.device_type).fill_(byte))
+        rest = min(nbytes, budget)
+        while rest > 0:
+            piece = min(rest, self.poison_piece_bytes or rest)
+            held.append(torch.empty(piece, dtype=torch.uint8, device=self.device_type).fill_(byte))
+            rest -= piece
         self.synchronize()
         while held:
             held.pop()

@@ -21,12 +21,16 @@ class CpuPlatform(Platform):
         if not shutil.which(cxx) and not shutil.which("g++"):
             raise PlatformError("No C++ compiler found: install g++ (e.g. apt-get install g++) or set CXX.")
 
+    # Below glibc's mmap threshold (fixed in prepare), so the poison stays in the heap after it is freed.
+    poison_piece_bytes = 8 << 20
+
     def prepare(self) -> None:
         import torch
 
         # One thread for reference and candidate alike: intra-op thread wake-ups on small shared
         # machines cost milliseconds and would swamp the kernels being compared.
         torch.set_num_threads(1)
+        _keep_freed_memory_in_heap()
 
     def make_flush(self) -> Callable[[], None]:
         import torch
@@ -49,3 +53,26 @@ class CpuPlatform(Platform):
             return int(pages * os.sysconf("SC_PAGE_SIZE"))
         except (ValueError, OSError):
             return 4 << 30
+
+
+def _keep_freed_memory_in_heap() -> None:
+    """glibc hands memory back to the kernel (fresh pages come back zeroed) when a freed block was
+    mmapped or the heap's top grows past the trim threshold. Either would turn the harness's poisoned
+    blocks into zeros again, so a kernel that reads memory it never wrote would pass by luck: keep
+    blocks up to 32 MB in the heap and never trim it."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name:
+        return
+    try:
+        libc = ctypes.CDLL(name)
+    except OSError:
+        return
+    mallopt = getattr(libc, "mallopt", None)
+    if mallopt is None:  # not glibc (musl, macOS): the poison is best effort there
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_trim_threshold, 1 << 30)
+    mallopt(m_mmap_threshold, 32 << 20)
