@@ -79,3 +79,20 @@ def test_counters_on_the_cpu_platform_through_the_tool(cpu_evaluator):
     assert reply.artifact["counters"] == {}
     plain = profile_kernel(wb, state)
     assert "counters" not in plain.text and "counters" not in plain.artifact
+
+
+def test_a_profiler_wrapping_the_worker_writes_its_report_before_it_is_stopped(tmp_path):
+    """ncu and rocprofv3 write their report when the worker exits; the sandbox must let them."""
+    from tools.protocol import WorkerRequest
+    from tools.sandbox import run_worker, scrubbed_env
+
+    (tmp_path / "home").mkdir()
+    report = tmp_path / "report.txt"
+    # a stand-in profiler: runs the worker, then takes a moment to write its report
+    prefix = ["sh", "-c", f'"$@"; sleep 1; echo written > {report}', "profiler"]
+    req = WorkerRequest(problem_path=str(DATA / "KernelBench/level1/1_Small_ReLU.py"), platform="cpu",
+                        phases=["baseline"], channel_fd=-1, time_budget_s=0.05)
+    out = run_worker(req, env=scrubbed_env({}, tmp_path / "home"), workdir=tmp_path / "run",
+                     timeouts={"setup": 120.0, "baseline": 120.0}, prefix=prefix)
+    assert out.finished and out.records[-1]["event"] == "done", out.log_tail
+    assert report.read_text().strip() == "written"

@@ -82,3 +82,14 @@ def test_an_evaluators_spares_go_when_it_does(cache_dir):
     gc.collect()
     for p in procs:
         assert p.wait(timeout=30) is not None
+
+
+def test_a_worker_takes_the_problems_flops_when_they_are_known(tmp_path):
+    """FLOPs are counted once per problem (a dispatch mode's first use costs seconds on a GPU box)."""
+    (tmp_path / "home").mkdir()
+    env = scrubbed_env({}, tmp_path / "home")
+    for given, expected in ((None, 0.0), (123.0, 123.0)):
+        req = _request(tmp_path).model_copy(update={"flops": given})
+        out = run_worker(req, env=env, workdir=tmp_path / f"run-{given}", timeouts=TIMEOUTS)
+        check = next(r["data"] for r in out.records if r.get("event") == "end" and r.get("phase") == "check")
+        assert check["flops"] == expected and check["passed"]

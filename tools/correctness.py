@@ -109,33 +109,41 @@ class _Stats:
 
 def _error_stats(c: torch.Tensor, r: torch.Tensor, atol: float, rtol: float, chunk: int | None = None) -> _Stats:
     """Error statistics of two flat tensors, a chunk at a time. Where both are non-finite they count as
-    equal (the reference's own NaN)."""
-    st = _Stats()
+    equal (the reference's own NaN). Every chunk's figures stay on the device until one read at the
+    end: a multi-GB output on a GPU costs one synchronisation, not several per chunk."""
     step = chunk or CHUNK_ELEMENTS
+    parts = []
     for start in range(0, r.numel(), step):
         cf, rf = c[start:start + step].float(), r[start:start + step].float()
         c_bad, r_bad = ~torch.isfinite(cf), ~torch.isfinite(rf)
         only = c_bad & ~r_bad
-        n_only = int(only.sum())
-        if n_only:
-            if not st.nonfinite:
-                st.first_nonfinite = start + int(torch.nonzero(only)[0])
-            st.nonfinite += n_only
-            continue
-        if st.nonfinite:
-            continue
         both = c_bad & r_bad
-        if bool(both.any()):
-            cf, rf = cf.masked_fill(both, 0.0), rf.masked_fill(both, 0.0)
+        cf, rf = torch.where(both, 0.0, cf), torch.where(both, 0.0, rf)
         diff = (cf - rf).abs()
-        i = int(torch.argmax(diff))
-        if float(diff[i]) > st.max_abs:
-            st.max_abs, st.argmax, st.got, st.expected = float(diff[i]), start + i, float(cf[i]), float(rf[i])
         scale = rf.abs()
-        st.max_rel = max(st.max_rel, float((diff / (scale + atol)).max()))
-        st.ref_sq += float(torch.linalg.vector_norm(rf, dtype=torch.float64)) ** 2
-        st.err_sq += float(torch.linalg.vector_norm(diff, dtype=torch.float64)) ** 2
-        st.n_bad += int((diff > atol + rtol * scale).sum())
+        i = torch.argmax(diff)
+        parts.append(torch.stack([
+            only.sum().double(), torch.argmax(only.to(torch.uint8)).double() + start,
+            diff[i].double(), i.double() + start, cf[i].double(), rf[i].double(),
+            (diff / (scale + atol)).max().double(),
+            torch.linalg.vector_norm(rf, dtype=torch.float64) ** 2,
+            torch.linalg.vector_norm(diff, dtype=torch.float64) ** 2,
+            (diff > atol + rtol * scale).sum().double()]))
+    st = _Stats()
+    if not parts:
+        return st
+    rows = torch.stack(parts).cpu().tolist()
+    bad_rows = [row for row in rows if row[0] > 0]
+    if bad_rows:
+        st.nonfinite, st.first_nonfinite = int(sum(row[0] for row in bad_rows)), int(bad_rows[0][1])
+        return st
+    for n_only, _, max_abs, argmax, got, expected, max_rel, ref_sq, err_sq, n_bad in rows:
+        if max_abs > st.max_abs:
+            st.max_abs, st.argmax, st.got, st.expected = max_abs, int(argmax), got, expected
+        st.max_rel = max(st.max_rel, max_rel)
+        st.ref_sq += ref_sq
+        st.err_sq += err_sq
+        st.n_bad += int(n_bad)
     return st
 
 

@@ -98,7 +98,11 @@ class Evaluator:
         self._lane_lock = threading.Lock()
         self._device: dict | None = None
         self._baselines: dict[str, dict] = {}
-        self.spares = SparePool(self.cache_dir / "runs" / "spares") if config.spare_workers else None
+        self._flops: dict[str, float] = {}  # per problem, once any worker has counted them
+        # On a GPU the next spare starts while the current worker runs (it touches no device); on the
+        # cpu platform the CPU is what is being timed, so it starts afterwards.
+        self.spares = (SparePool(self.cache_dir / "runs" / "spares", early=self.platform.device_type != "cpu")
+                       if config.spare_workers else None)
         if self.spares is not None:
             weakref.finalize(self, self.spares.close)
 
@@ -189,8 +193,12 @@ class Evaluator:
         return env
 
     # ---- the reference alone ----
+    @staticmethod
+    def _problem_key(problem: Problem) -> str:
+        return hashlib.sha256(problem.source.encode()).hexdigest()[:16]
+
     def baseline(self, problem: Problem) -> dict:
-        key = hashlib.sha256(problem.source.encode()).hexdigest()[:16]
+        key = self._problem_key(problem)
         with self._lock:
             lock = self._hash_locks.setdefault(f"baseline-{key}", threading.Lock())
         with lock:
@@ -209,12 +217,14 @@ class Evaluator:
                 raise PlatformError(f"The reference of {problem.name} does not run: "
                                     f"{fail.get('reason') or describe_exit(out.returncode)}")
             self._baselines[key] = rec["data"]
+            if rec["data"].get("flops") is not None:
+                self._flops[key] = rec["data"]["flops"]
         return self._baselines[key]
 
     # ---- a candidate ----
     def evaluate(self, problem: Problem, source: str, upto: str = "profile") -> EvalResult:
         h = source_hash(source, self.platform.name, self.config.arch)
-        key = f"{h}:{hashlib.sha256(problem.source.encode()).hexdigest()[:16]}"
+        key = f"{h}:{self._problem_key(problem)}"
         with self._lock:
             lock = self._hash_locks.setdefault(h, threading.Lock())
         with lock:
@@ -258,7 +268,8 @@ class Evaluator:
                             phases=[], channel_fd=-1, check_seeds=[secrets.randbits(31) for _ in range(self.config.check_trials)],
                             init_seed=secrets.randbits(31), timing_seed=secrets.randbits(31),
                             kernel_names=extracted.kernel_names, time_budget_s=self.config.time_budget_s,
-                            max_timing_trials=self.config.max_timing_trials)
+                            max_timing_trials=self.config.max_timing_trials,
+                            flops=self._flops.get(self._problem_key(problem)))
         result = EvalResult(status=Status.ok, **base)
         with self._lock:
             build_lock = self._hash_locks.setdefault(build_dir.name, threading.Lock())
@@ -292,6 +303,9 @@ class Evaluator:
                 result.check = checked.check
             if first_build is not None and result.build is not None:
                 result.build.seconds, result.build.cached = first_build.seconds, False
+        counted = (result.check.flops if result.check else None) or (result.profile.flops if result.profile else None)
+        if counted is not None:
+            self._flops.setdefault(self._problem_key(problem), counted)
         judge_speed_of_light(result, self.config.floor_slack)
         if upto == "profile" and result.status == Status.ok and self.platform.name == "rocm":
             self._vendor_profile(req.model_copy(update={"phases": ["build", "profile"]}), build_dir, h, result,

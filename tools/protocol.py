@@ -22,6 +22,7 @@ class WorkerRequest(BaseModel):
     min_timing_trials: int = 10
     max_timing_trials: int = 100
     warmup: int = 3
+    flops: float | None = None             # the reference's FLOPs when already counted for this problem
     # Where this evaluation's worker works and logs, and its build folder: a spare worker, started
     # before the evaluation existed, takes these on when it gets the request.
     workdir: str | None = None

@@ -52,6 +52,7 @@ class CheckInfo(BaseModel):
                                     "reference, poison, candidate, compare), summed over trials")
     atol: float = 0.0
     rtol: float = 0.0
+    flops: float | None = Field(default=None, description="the reference's FLOPs, counted once per problem")
 
     @property
     def passed_count(self) -> int:

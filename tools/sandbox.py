@@ -53,8 +53,11 @@ def run_worker(req: WorkerRequest, *, env: dict[str, str], workdir: Path, timeou
     log_path = workdir / "worker.log"
     log_path.unlink(missing_ok=True)
     t_start = time.monotonic()
-    started = spares.take(env) if spares is not None and not prefix else None
+    pooled = spares is not None and not prefix
+    started = spares.take(env) if pooled else None
     out = WorkerOutcome(spare=started is not None)
+    if pooled and spares.early:
+        spares.replenish(env)
     if started is None:
         started = start_worker([], env, workdir, log_path, prefix)
     req = req.model_copy(update={"channel_fd": started.child_fd, "workdir": str(workdir), "log_path": str(log_path),
@@ -67,12 +70,18 @@ def run_worker(req: WorkerRequest, *, env: dict[str, str], workdir: Path, timeou
         except BrokenPipeError:
             pass
         _pump(proc, started.read_fd, out, timeouts, t_start)
+        if prefix and out.finished:
+            # A profiler writes its report when its target exits: killing the group at once loses it.
+            try:
+                proc.wait(timeout=timeouts.get("profiler_exit", 300.0))
+            except subprocess.TimeoutExpired:
+                pass
     finally:
         discard(started)
     out.returncode = proc.returncode
     out.wall_seconds = time.monotonic() - t_start
     out.log_tail = _tail(log_path, log_limit)
-    if spares is not None and not prefix:
+    if pooled and not spares.early:
         spares.replenish(env)
     return out
 

@@ -3,7 +3,8 @@ four seconds of every evaluation) and waits on stdin for its request; it touches
 gets one, so a spare never disturbs a measurement running on its GPU.
 
 One spare per environment (a lane's environment: its visible devices, its build flags). Taking one
-starts its replacement once the taker is done, while the agent waits for the model; an evaluation that
+starts its replacement, at once on a GPU or once the taker is done on the cpu platform (whose CPU is
+being timed), so it is ready for the lane's next evaluation; an evaluation that
 finds no spare starts a fresh worker exactly as before. A spare's process is a candidate's process
 once taken: same scrubbed environment, own session, killed with its group afterwards."""
 from __future__ import annotations
@@ -64,8 +65,10 @@ def discard(started: Started) -> None:
 
 
 class SparePool:
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, early: bool = False):
+        """early: start the replacement when a spare is taken, not when its evaluation ends."""
         self.folder = folder
+        self.early = early
         self._spares: dict[tuple, Started] = {}
         self._lock = threading.Lock()
         self._closed = False
