@@ -394,6 +394,8 @@ def probe() -> dict:
 def preload() -> None:
     """What every evaluation imports, done by a spare before its request exists (no device use)."""
     import torch  # noqa: F401
+    # torch.profiler and dispatch modes (the FLOP counter) import it on first use: 5-6 s on the H100s
+    import torch._dynamo  # noqa: F401
     import torch.profiler  # noqa: F401
     import torch.utils.cpp_extension  # noqa: F401
     import torch.utils.flop_counter  # noqa: F401
