@@ -89,6 +89,7 @@ class Evaluator:
         self.platform.check_available()
         self.cache_dir = config.cache_dir.expanduser().resolve()
         self.cache_dir.mkdir(parents=True, exist_ok=True)
+        (self.cache_dir / "home").mkdir(exist_ok=True)  # workers', compilers' and profilers' HOME and TMPDIR
         self._lanes: queue.Queue | None = None
         self.lane_busy_s: dict[str, float] = {}
         self._builds = threading.Semaphore(config.build_jobs)
@@ -183,9 +184,7 @@ class Evaluator:
         return None
 
     def _env(self, device: int | None, build_dir: Path | None) -> dict[str, str]:
-        home = self.cache_dir / "home"
-        home.mkdir(exist_ok=True)  # HOME and TMPDIR of workers, compilers and profilers: it must exist
-        env = scrubbed_env(self.platform.build_env(self._arch()), home)
+        env = scrubbed_env(self.platform.build_env(self._arch()), self.cache_dir / "home")
         env.update(self.platform.visible_devices_env(device))
         if build_dir is not None:
             env["TORCH_EXTENSIONS_DIR"] = str(build_dir)
@@ -251,6 +250,7 @@ class Evaluator:
         """`checked`: this evaluator's passing check of the same source and problem, which a profile
         request reuses instead of checking again."""
         t0 = time.monotonic()
+        pkey = self._problem_key(problem)
         base = dict(source_hash=h, platform=self.platform.name, device=self.device_info().get("device_name", ""))
         violations = check_source(source, self.platform.name, problem.banned_ops)
         if violations:
@@ -269,7 +269,7 @@ class Evaluator:
                             init_seed=secrets.randbits(31), timing_seed=secrets.randbits(31),
                             kernel_names=extracted.kernel_names, time_budget_s=self.config.time_budget_s,
                             max_timing_trials=self.config.max_timing_trials,
-                            flops=self._flops.get(self._problem_key(problem)))
+                            flops=self._flops.get(pkey))
         result = EvalResult(status=Status.ok, **base)
         with self._lock:
             build_lock = self._hash_locks.setdefault(build_dir.name, threading.Lock())
@@ -303,9 +303,9 @@ class Evaluator:
                 result.check = checked.check
             if first_build is not None and result.build is not None:
                 result.build.seconds, result.build.cached = first_build.seconds, False
-        counted = (result.check.flops if result.check else None) or (result.profile.flops if result.profile else None)
-        if counted is not None:
-            self._flops.setdefault(self._problem_key(problem), counted)
+        for info in (result.check, result.profile):
+            if info is not None and info.flops is not None:
+                self._flops.setdefault(pkey, info.flops)
         judge_speed_of_light(result, self.config.floor_slack)
         if upto == "profile" and result.status == Status.ok and self.platform.name == "rocm":
             self._vendor_profile(req.model_copy(update={"phases": ["build", "profile"]}), build_dir, h, result,

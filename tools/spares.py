@@ -1,5 +1,5 @@
-"""Worker processes started ahead of need. A spare has Python, torch and the harness imported (two to
-four seconds of every evaluation) and waits on stdin for its request; it touches no device until it
+"""Worker processes started ahead of need. A spare has Python, torch and the harness imported (5-10 s
+of every evaluation on the H100 machines, 1-2 s on a laptop) and waits on stdin for its request; it touches no device until it
 gets one, so a spare never disturbs a measurement running on its GPU.
 
 One spare per environment (a lane's environment: its visible devices, its build flags). Taking one
@@ -21,8 +21,13 @@ from pathlib import Path
 PER_REQUEST_ENV = ("TORCH_EXTENSIONS_DIR",)
 
 
+def spare_env(env: dict[str, str]) -> dict[str, str]:
+    """The environment a spare starts with: everything but what its request sets."""
+    return {k: v for k, v in env.items() if k not in PER_REQUEST_ENV}
+
+
 def env_key(env: dict[str, str]) -> tuple:
-    return tuple(sorted((k, v) for k, v in env.items() if k not in PER_REQUEST_ENV))
+    return tuple(sorted(spare_env(env).items()))
 
 
 @dataclass
@@ -89,8 +94,7 @@ class SparePool:
             if self._closed or key in self._spares:
                 return
             self.folder.mkdir(parents=True, exist_ok=True)
-            base = {k: v for k, v in env.items() if k not in PER_REQUEST_ENV}
-            self._spares[key] = start_worker(["--spare"], base, self.folder, self.folder / "spares.log")
+            self._spares[key] = start_worker(["--spare"], spare_env(env), self.folder, self.folder / "spares.log")
 
     def close(self) -> None:
         with self._lock:
