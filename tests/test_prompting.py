@@ -118,3 +118,19 @@ def test_load_config_returns_a_copy():
     cfg = prompting.load_config()
     cfg["families"].clear()
     assert prompting.load_config()["families"]
+
+
+@pytest.mark.parametrize("platform", ["cuda", "rocm"])
+def test_the_one_shot_answer_follows_the_build_time_advice(platform):
+    """The model copies the example's includes, and <torch/extension.h> in the device unit more than
+    doubles every build."""
+    import re
+
+    from tools.build_notes import build_notes
+
+    text = prompting.system_prompt(platform, "19_ReLU", **VARS)
+    answers = [block for block in re.findall(r"```python\n(.*?)```", text, re.S) if "class ModelNew" in block]
+    assert answers
+    for answer in answers:
+        assert build_notes(answer, platform) == []
+        assert "<torch/extension.h>" in build_notes(answer.replace("<torch/types.h>", "<torch/extension.h>"), platform)[0]

@@ -75,7 +75,8 @@ def nvcc_command(nvcc: str, arch: str, src: Path, obj: Path) -> list[str]:
     import torch
 
     abi = int(bool(getattr(torch._C, "_GLIBCXX_USE_CXX11_ABI", True)))
-    cmd = [nvcc, "-c", "-std=c++17", gencode(arch), "-O3", f"-D_GLIBCXX_USE_CXX11_ABI={abi}",
+    # load_inline passes -std=c++20 to nvcc (torch >= 2.13), and torch 2.14's ATen.h refuses C++17.
+    cmd = [nvcc, "-c", "-std=c++20", gencode(arch), "-O3", f"-D_GLIBCXX_USE_CXX11_ABI={abi}",
            "-DTORCH_EXTENSION_NAME=x", "--expt-relaxed-constexpr", "-Xcompiler", "-fPIC"]
     cmd += [f"-I{d}" for d in include_dirs(nvcc)]
     return cmd + [str(src), "-o", str(obj)]

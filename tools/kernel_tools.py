@@ -8,6 +8,7 @@ from typing import Any, Callable
 from tools.evaluator import Evaluator, source_hash
 from tools.problem import Problem
 from tools.results import EvalResult, Status
+from tools.build_notes import build_notes
 from tools.static_check import check_source
 from tools.feedback import status_text
 
@@ -56,8 +57,10 @@ def write_kernel(wb: Workbench, state: dict, source: str) -> Reply:
         return Reply(text, updates | {"candidate_final": True}, {"violations": [v.model_dump() for v in violations]})
     used = len(state.get("evaluated", []))
     note = "" if h not in state.get("evaluated", []) else " (this exact source was already evaluated)"
-    return Reply(f"STORED: {len(source.splitlines())} lines, source rules passed{note}. Attempts used {used} of "
-                 f"{wb.max_attempts}; compiling, checking or profiling it uses one.", updates)
+    text = (f"STORED: {len(source.splitlines())} lines, source rules passed{note}. Attempts used {used} of "
+            f"{wb.max_attempts}; compiling, checking or profiling it uses one.")
+    text += "".join(f"\nnote: {n}" for n in build_notes(source, wb.evaluator.platform.name))
+    return Reply(text, updates)
 
 
 def evaluate(wb: Workbench, state: dict, upto: str) -> Reply:

@@ -5,7 +5,9 @@ size (4096 x 393216 fp32, 6 GiB in and out: tests/benchmarks/data/19_Big_ReLU_KB
 candidate tests/kernels/cuda/good/relu.py, the evaluation `profile` (build, check, profile, time).
 
 Rows: cold (fresh cache, fresh Evaluator), warm (same Evaluator, as a later attempt of an agent run
-sees it), warm-new (a fresh Evaluator on the same cache: only what is on disk helps). Per-phase
+sees it), warm-new (a fresh Evaluator on the same cache: only what is on disk helps), cold-ext.h (the
+same candidate with <torch/extension.h> instead of <torch/types.h> in its CUDA unit, as most models write
+it, on a fresh Evaluator and a second empty cache: what that one include costs nvcc). Per-phase
 seconds come from the EvalResult (BuildInfo/CheckInfo/ProfileInfo/TimingInfo.seconds, wall_seconds);
 `setup s` is the wait for worker processes to start and import (a spare worker makes it small),
 `other s` the rest of the wall time (the device probe, the reference's load, process exit). `builds`
@@ -62,6 +64,13 @@ def measure(name: str, evaluator, problem, source: str, cache: Path) -> dict:
             "_result": r}
 
 
+def extension_h_variant(source: str) -> str:
+    heavy = source.replace("#include <torch/types.h>", "#include <torch/extension.h>")
+    if heavy == source:
+        raise SystemExit(f"{KERNEL.name} no longer includes <torch/types.h>; update extension_h_variant")
+    return heavy
+
+
 def render(rows: list[dict]) -> str:
     cells = [COLUMNS] + [[_fmt(r[c]) for c in COLUMNS] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
@@ -115,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
                                 source + f"\n# turnaround: warm run {n}, new Evaluator\n", cache))
             fresh.close()
         ev.close()
+        heavy = Evaluator(config.model_copy(update={"cache_dir": cache / "ext-h"}))
+        rows.append(measure("cold-ext.h", heavy, Problem.from_file(problem_file, level=1), extension_h_variant(source),
+                            cache / "ext-h"))
+        heavy.close()
     finally:
         if not keep:
             shutil.rmtree(cache, ignore_errors=True)

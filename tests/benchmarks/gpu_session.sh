@@ -4,7 +4,8 @@
 #           test; meanwhile the batch fixtures are built into the batch cache (CPU only)
 #   bench:  timing agreement (ours vs do_bench vs ncu, and a repeat) beside the evaluation turnaround (on
 #           the other GPU when there are two), then lane agreement
-#   batch:  batch throughput on one GPU, then the same on two, both on the warm batch cache
+#   batch:  batch throughput on one GPU, then the same on two, both on the warm batch cache; with
+#           BATCH_BIG=LANES, a larger run (BATCH_BIG_PROBLEMS x BATCH_BIG_SAMPLES, default 10 x 3) after
 set -u
 stage=${1:?usage: gpu_session.sh tests|bench|batch}
 out=${OUT:-gpu-out}
@@ -13,12 +14,13 @@ export HIPGEN_TEST_CACHE=${HIPGEN_TEST_CACHE:-/tmp/hgc}
 batch_cache=/tmp/hgc-batch
 problems=${BATCH_PROBLEMS:-8}
 samples=${BATCH_SAMPLES:-2}
+prewarm_problems=${BATCH_BIG_PROBLEMS:-10}  # enough for every batch run below
 gpus=$(python3 -c "import torch; print(torch.cuda.device_count())")
 pytest_gpu=(python3 -m pytest -o addopts="" -m gpu -q -s -p no:cacheprovider)
 summary() { for f in "$@"; do echo "== $f"; grep -E "$pattern" "$f" | tail -40; done; }
 case "$stage" in
   tests)
-    python3 -m tests.benchmarks.batch_throughput --prewarm-only --cache "$batch_cache" --problems "$problems" \
+    python3 -m tests.benchmarks.batch_throughput --prewarm-only --cache "$batch_cache" --problems "$prewarm_problems" \
       > "$out/prewarm.log" 2>&1 &
     if [ "$gpus" -ge 2 ]; then
       CUDA_VISIBLE_DEVICES=0 "${pytest_gpu[@]}" tests/test_cheats_gpu.py > "$out/cheats_gpu.log" 2>&1 &
@@ -44,13 +46,20 @@ case "$stage" in
     tail -7 "$out/timing_agreement.log"; tail -22 "$out/eval_turnaround.log"; tail -6 "$out/lane_agreement.log" 2>/dev/null
     ;;
   batch)
-    for lanes in 0 0,1; do
-      [ "$lanes" = 0,1 ] && [ "$gpus" -lt 2 ] && continue
-      name=batch-$(echo "$lanes" | tr -d ,)
-      python3 -m tests.benchmarks.batch_throughput --gpus "$lanes" --cache "$batch_cache" --problems "$problems" \
-        --samples "$samples" --timeout "${BATCH_TIMEOUT:-280}" --out "/tmp/$name" > "$out/$name.log" 2>&1
-      tail -22 "$out/$name.log"
-      cp -r "/tmp/$name" "$out/$name-run" 2>/dev/null
-    done
+    # The prewarm is quick when the tests stage already ran on this machine, and makes a bare one warm.
+    python3 -m tests.benchmarks.batch_throughput --prewarm-only --cache "$batch_cache" \
+      --problems "$prewarm_problems" > "$out/prewarm-batch.log" 2>&1
+    tail -3 "$out/prewarm-batch.log"
+    run_batch() {  # lanes problems samples name
+      python3 -m tests.benchmarks.batch_throughput --gpus "$1" --cache "$batch_cache" --problems "$2" \
+        --samples "$3" --timeout "${BATCH_TIMEOUT:-280}" --out "/tmp/$4" > "$out/$4.log" 2>&1
+      tail -22 "$out/$4.log"
+      cp "/tmp/$4/lanes.jsonl" "$out/$4-lanes.jsonl" 2>/dev/null
+    }
+    run_batch 0 "$problems" "$samples" batch-0
+    [ "$gpus" -ge 2 ] && run_batch 0,1 "$problems" "$samples" batch-01
+    # BATCH_BIG=LANES adds the larger run (default 10 x 3) on those lanes.
+    [ -n "${BATCH_BIG:-}" ] && run_batch "$BATCH_BIG" "${BATCH_BIG_PROBLEMS:-10}" "${BATCH_BIG_SAMPLES:-3}" \
+      "batch-big-$(echo "$BATCH_BIG" | tr -d ,)"
     ;;
 esac

@@ -11,7 +11,7 @@ from torch.utils.cpp_extension import load_inline
 cpp_source = "torch::Tensor relu_forward(torch::Tensor x);"
 
 cuda_source = r"""
-#include <torch/extension.h>
+#include <torch/types.h>
 #include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAStream.h>
 #include <cstdint>

@@ -9,7 +9,7 @@ from torch.utils.cpp_extension import load_inline
 cpp_source = "torch::Tensor relu_forward(torch::Tensor x);"
 
 cuda_source = r"""
-#include <torch/extension.h>
+#include <torch/types.h>
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAException.h>
 #include <algorithm>

@@ -13,7 +13,7 @@ BLOCK = 256
 cpp_source = "torch::Tensor row_l2_normalize_forward(torch::Tensor x, int64_t threads);"
 
 cuda_source = r"""
-#include <torch/extension.h>
+#include <torch/types.h>
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAException.h>
 #include <algorithm>

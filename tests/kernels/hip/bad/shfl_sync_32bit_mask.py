@@ -13,7 +13,7 @@ cpp_source = "torch::Tensor row_sum_forward(torch::Tensor x, int64_t stream);"
 
 hip_source = r"""
 #include <hip/hip_runtime.h>
-#include <torch/extension.h>
+#include <torch/types.h>
 
 __global__ void row_sum_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t cols) {
     const float* row = x + (int64_t)blockIdx.x * cols;

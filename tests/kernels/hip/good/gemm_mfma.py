@@ -18,7 +18,7 @@ cpp_source = "torch::Tensor linear_bf16_forward(torch::Tensor x, torch::Tensor w
 
 hip_source = r"""
 #include <hip/hip_runtime.h>
-#include <torch/extension.h>
+#include <torch/types.h>
 #include <cstdint>
 
 constexpr int kWave = 64;

@@ -19,7 +19,7 @@ cpp_source = "torch::Tensor relu_bf16_forward(torch::Tensor x, int64_t stream);"
 
 hip_source = r"""
 #include <hip/hip_runtime.h>
-#include <torch/extension.h>
+#include <torch/types.h>
 #include <algorithm>
 #include <cstdint>
 

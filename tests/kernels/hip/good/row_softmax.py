@@ -14,7 +14,7 @@ cpp_source = "torch::Tensor row_softmax_forward(torch::Tensor x, int64_t stream)
 
 hip_source = r"""
 #include <hip/hip_runtime.h>
-#include <torch/extension.h>
+#include <torch/types.h>
 #include <cstdint>
 #include <cmath>
 
