@@ -131,3 +131,11 @@ def test_flags_rule_unresolvable_flags_still_checked():
     vs = check_rocm_flags(src)
     assert len(vs) == 1 and vs[0].line == 3 and "--use_fast_math" in vs[0].message
     assert check_rocm_flags("this is not python(") == []
+
+
+@pytest.mark.parametrize("platform, var", [("cuda", "CUDA_VISIBLE_DEVICES"), ("rocm", "HIP_VISIBLE_DEVICES")])
+def test_a_lane_counts_the_devices_the_user_left_visible(platform, var, monkeypatch):
+    monkeypatch.setenv(var, "2,3")
+    assert get_platform(platform).visible_devices_env(1) == {var: "3"}
+    monkeypatch.delenv(var)
+    assert get_platform(platform).visible_devices_env(1) == {var: "1"}

@@ -1,13 +1,16 @@
 """Spare workers: started ahead of need with imports done, they take on an evaluation's folder, log,
 build folder and channel when their request comes, see no secrets, and never outlive the agent."""
 import gc
+import json
 import os
 import textwrap
+import time
 
 from tests.conftest import DATA, KERNELS, problem
 from tools.protocol import WorkerRequest
 from tools.sandbox import run_worker, scrubbed_env
-from tools.spares import SparePool, start_worker
+from tools.platforms import get_platform
+from tools.spares import SparePool, spare_env, start_worker
 
 TIMEOUTS = {"setup": 120.0, "build": 120.0, "check": 60.0}
 CANDIDATE = textwrap.dedent('''
@@ -18,6 +21,7 @@ CANDIDATE = textwrap.dedent('''
     class ModelNew(nn.Module):
         def forward(self, x):
             print("candidate-says", "cwd=" + os.getcwd(), "ext=" + str(os.environ.get("TORCH_EXTENSIONS_DIR")),
+                  "gpu=" + str(os.environ.get("CUDA_VISIBLE_DEVICES")),
                   "secret=" + str(os.environ.get("OPENAI_API_KEY")), flush=True)
             return torch.relu(x)
 ''')
@@ -61,7 +65,8 @@ def test_a_spare_takes_the_next_evaluation_as_its_own(tmp_path, monkeypatch):
 
 def test_a_spare_without_work_exits_when_its_stdin_closes(tmp_path):
     (tmp_path / "home").mkdir()
-    started = start_worker(["--spare"], scrubbed_env({}, tmp_path / "home"), tmp_path, tmp_path / "spare.log")
+    started = start_worker(scrubbed_env({}, tmp_path / "home"), tmp_path, tmp_path / "spare.log", spare=True)
+    assert started.wait_ready(120)
     started.proc.stdin.close()
     assert started.proc.wait(timeout=120) == 0
     os.close(started.read_fd)
@@ -76,7 +81,7 @@ def test_an_evaluators_spares_go_when_it_does(cache_dir):
     r = ev.evaluate(problem("KernelBench/level1/1_Small_ReLU.py"), src + "\n# spares test\n", "check")
     assert r.correct, r.reason + r.log_tail
     assert (cache_dir / "home").is_dir()  # the workers' HOME and TMPDIR: compilers and profilers write there
-    procs = [s.proc for s in ev.spares._spares.values()]
+    procs = ev.spares.processes()
     assert procs and all(p.poll() is None for p in procs)
     del ev, r
     gc.collect()
@@ -93,3 +98,84 @@ def test_a_worker_takes_the_problems_flops_when_they_are_known(tmp_path):
         out = run_worker(req, env=env, workdir=tmp_path / f"run-{given}", timeouts=TIMEOUTS)
         check = next(r["data"] for r in out.records if r.get("event") == "end" and r.get("phase") == "check")
         assert check["flops"] == expected and check["passed"]
+
+
+def test_a_ready_spare_takes_its_lanes_device_and_build_folder_from_the_request(tmp_path):
+    """One pool serves every GPU lane: the device and the build folder are not in a spare's environment
+    but set by the worker from its request, before anything touches a device."""
+    (tmp_path / "home").mkdir()
+    (tmp_path / "ext").mkdir()
+    env = scrubbed_env({}, tmp_path / "home") | {"CUDA_VISIBLE_DEVICES": "7", "TORCH_EXTENSIONS_DIR": str(tmp_path / "ext")}
+    pool = SparePool(tmp_path / "spares", early=True, depth=2)
+    try:
+        started = pool.take_ready(env, timeout=120)
+        assert started is not None and started.ready and started.ready_wait > 0
+        assert len(pool) == 2  # its replacements were started when it was taken
+        assert "CUDA_VISIBLE_DEVICES" not in spare_env(env)
+        out = run_worker(_request(tmp_path), env=env, workdir=tmp_path / "run", timeouts=TIMEOUTS, started=started)
+        assert out.finished and out.spare and out.records[-1]["event"] == "done", out.log_tail
+        assert all(r.get("event") != "ready" for r in out.records)
+        assert out.setup_seconds >= started.ready_wait
+        log = (tmp_path / "run" / "worker.log").read_text()
+        assert "gpu=7" in log and f"ext={tmp_path / 'ext'}" in log
+    finally:
+        pool.close()
+
+
+def test_a_gpu_evaluator_takes_a_lane_only_once_its_worker_is_ready(cache_dir, tmp_path):
+    """On a GPU the lane (the device) must not be held while a fresh worker imports torch. The cpu
+    platform keeps its spares inside the lane (its CPU is what is timed), so the GPU behaviour is
+    switched on here by hand to run it on a CPU machine."""
+    from tools.evaluator import EvalConfig, Evaluator
+
+    lanes = tmp_path / "lanes.jsonl"
+    ev = Evaluator(EvalConfig(platform="cpu", cache_dir=cache_dir, check_trials=2, time_budget_s=0.1,
+                              max_timing_trials=10, lane_log=lanes))
+    ev.spares.early = True
+    try:
+        t_call = time.time()
+        base = ev.baseline(problem("KernelBench/level1/1_Small_ReLU.py"))
+        assert base["reference"]["median_ms"] > 0
+        first = json.loads(lanes.read_text().splitlines()[0])
+        # the pool was empty: a fresh worker imports torch (a second or more) before the lane is taken
+        assert first["start"] - t_call > 0.5, (first, t_call)
+    finally:
+        ev.close()
+
+
+def test_a_worker_given_one_device_must_see_exactly_one(monkeypatch):
+    """What catches a spare whose driver was initialised before its request named the device (here a
+    CPU build of torch sees no CUDA device at all)."""
+    import pytest
+
+    cuda = get_platform("cuda")
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    cuda.check_one_device()  # no single device asked for: nothing to check
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
+    import torch
+
+    if torch.cuda.device_count() == 1:
+        pytest.skip("a one-GPU machine shows exactly one device either way")
+    with pytest.raises(RuntimeError, match="CUDA_VISIBLE_DEVICES=1 but this worker sees"):
+        cuda.check_one_device()
+
+
+def test_a_spares_imports_leave_the_gpu_driver_alone(tmp_path):
+    """The lane's device is named after the imports; had they started the driver, it would show every
+    GPU (a worker that then sees more than one device fails, loudly)."""
+    import subprocess
+    import sys
+
+    probe = textwrap.dedent("""
+        import torch
+        asked = []
+        for name in ("is_available", "device_count", "_lazy_init"):
+            real = getattr(torch.cuda, name)
+            setattr(torch.cuda, name, lambda *a, _n=name, _r=real, **k: (asked.append(_n), _r(*a, **k))[1])
+        from tools.worker import preload
+        preload()
+        print("ASKED", asked, torch.cuda.is_initialized())
+    """)
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
+                         env=scrubbed_env({}, tmp_path))
+    assert "ASKED [] False" in out.stdout, out.stdout + out.stderr

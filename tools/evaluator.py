@@ -25,7 +25,7 @@ from tools.problem import Problem
 from tools.protocol import WorkerRequest
 from tools.results import BuildInfo, CheckInfo, EvalResult, ProfileInfo, Status, TimingInfo
 from tools.sandbox import WorkerOutcome, describe_exit, run_worker, scrubbed_env
-from tools.spares import SparePool
+from tools.spares import SparePool, discard
 from tools.source_extract import extract_sources
 from tools.static_check import check_source
 
@@ -115,6 +115,23 @@ class Evaluator:
     def _run(self, req: WorkerRequest, env: dict[str, str], workdir: Path, prefix: list[str] | None = None) -> WorkerOutcome:
         return run_worker(req, env=env, workdir=workdir, timeouts=self.config.timeouts, prefix=prefix,
                           spares=self.spares)
+
+    def _run_on_lane(self, req: WorkerRequest, build_dir: Path | None, workdir: Path,
+                     what: str, problem: str) -> WorkerOutcome:
+        """Run a worker on a device lane. On a GPU the worker is taken from the spares and waited for
+        first, and only then a lane: no GPU sits idle while a worker imports torch."""
+        started = None
+        if self.spares is not None and self.spares.early:
+            self.spares.depth = len(self.lanes()) + 1
+            started = self.spares.take_ready(self._env(None, build_dir), self.config.timeouts["setup"])
+        try:
+            with self._lane(what, problem, req.phases) as lane:
+                return run_worker(req, env=self._env(lane, build_dir), workdir=workdir, timeouts=self.config.timeouts,
+                                  spares=self.spares, started=started)
+        except BaseException:
+            if started is not None:
+                discard(started)
+            raise
 
     # ---- device facts ----
     def device_info(self) -> dict:
@@ -208,8 +225,7 @@ class Evaluator:
             req = WorkerRequest(problem_path=str(problem.path), platform=self.platform.name, phases=["baseline"],
                                 channel_fd=-1, init_seed=secrets.randbits(31), timing_seed=secrets.randbits(31),
                                 time_budget_s=self.config.time_budget_s)
-            with self._lane(f"baseline-{key}", problem.name, ["baseline"]) as lane:
-                out = self._run(req, self._env(lane, None), self.cache_dir / "runs" / f"baseline-{key}")
+            out = self._run_on_lane(req, None, self.cache_dir / "runs" / f"baseline-{key}", f"baseline-{key}", problem.name)
             rec = next((r for r in out.records if r.get("event") == "end"), None)
             if rec is None:
                 fail = next((r for r in out.records if r.get("event") == "fail"), {})
@@ -294,9 +310,8 @@ class Evaluator:
                             self.cache_dir / "runs" / f"{h}-{upto}")
             self._apply(result, out)
         elif len(phases) > 1:
-            with self._lane(h, problem.name, phases) as lane:
-                out = self._run(req.model_copy(update={"phases": phases}), self._env(lane, build_dir),
-                                self.cache_dir / "runs" / f"{h}-{upto}")
+            out = self._run_on_lane(req.model_copy(update={"phases": phases}), build_dir,
+                                    self.cache_dir / "runs" / f"{h}-{upto}", h, problem.name)
             first_build = result.build
             self._apply(result, out)
             if checked is not None and result.check is None:

@@ -23,8 +23,8 @@ class WorkerRequest(BaseModel):
     max_timing_trials: int = 100
     warmup: int = 3
     flops: float | None = None             # the reference's FLOPs when already counted for this problem
-    # Where this evaluation's worker works and logs, and its build folder: a spare worker, started
-    # before the evaluation existed, takes these on when it gets the request.
+    # Where this evaluation's worker works and logs, and what of its environment a spare worker,
+    # started before the evaluation existed, sets for itself (its build folder, its lane's device).
     workdir: str | None = None
     log_path: str | None = None
-    extensions_dir: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from tools.protocol import WorkerRequest
-from tools.spares import SparePool, discard, start_worker
+from tools.spares import SparePool, Started, discard, request_env, start_worker
 
 # Only what a compiler and the GPU runtime need. Keys, tokens and credentials never reach a candidate.
 _PASS_ENV = {"PATH", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TZ", "CUDA_HOME", "CUDA_PATH", "ROCM_HOME", "ROCM_PATH",
@@ -46,22 +46,25 @@ class WorkerOutcome(BaseModel):
 
 
 def run_worker(req: WorkerRequest, *, env: dict[str, str], workdir: Path, timeouts: dict[str, float],
-               log_limit: int = 3000, prefix: list[str] | None = None, spares: SparePool | None = None) -> WorkerOutcome:
+               log_limit: int = 3000, prefix: list[str] | None = None, spares: SparePool | None = None,
+               started: Started | None = None) -> WorkerOutcome:
     """`prefix` wraps the worker in a profiler command (rocprofv3 ... --). `spares`: take a waiting
-    worker for this environment if there is one, and leave a new one waiting afterwards."""
+    worker for this environment if there is one, and leave a new one waiting afterwards. `started`: a
+    ready spare the caller took already (it waited for it before asking for a device)."""
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / "worker.log"
     log_path.unlink(missing_ok=True)
     t_start = time.monotonic()
-    pooled = spares is not None and not prefix
-    started = spares.take(env) if pooled else None
+    pooled = spares is not None and not prefix and started is None
+    if pooled:
+        started = spares.take(env)
     out = WorkerOutcome(spare=started is not None)
     if pooled and spares.early:
         spares.replenish(env)
     if started is None:
-        started = start_worker([], env, workdir, log_path, prefix)
+        started = start_worker(env, workdir, log_path, prefix)
     req = req.model_copy(update={"channel_fd": started.child_fd, "workdir": str(workdir), "log_path": str(log_path),
-                                 "extensions_dir": env.get("TORCH_EXTENSIONS_DIR")})
+                                 "env": request_env(env)})
     proc = started.proc
     try:
         try:
@@ -69,7 +72,7 @@ def run_worker(req: WorkerRequest, *, env: dict[str, str], workdir: Path, timeou
             proc.stdin.close()
         except BrokenPipeError:
             pass
-        _pump(proc, started.read_fd, out, timeouts, t_start)
+        _pump(proc, started.read_fd, out, timeouts, t_start, started.pending)
         if prefix and out.finished:
             # A profiler writes its report when its target exits: killing the group at once loses it.
             try:
@@ -80,14 +83,15 @@ def run_worker(req: WorkerRequest, *, env: dict[str, str], workdir: Path, timeou
         discard(started)
     out.returncode = proc.returncode
     out.wall_seconds = time.monotonic() - t_start
+    out.setup_seconds += started.ready_wait
     out.log_tail = _tail(log_path, log_limit)
     if pooled and not spares.early:
         spares.replenish(env)
     return out
 
 
-def _pump(proc: subprocess.Popen, r_fd: int, out: WorkerOutcome, timeouts: dict[str, float], t_start: float) -> None:
-    buf = b""
+def _pump(proc: subprocess.Popen, r_fd: int, out: WorkerOutcome, timeouts: dict[str, float], t_start: float,
+          buf: bytes = b"") -> None:
     phase, phase_start = "setup", time.monotonic()
     eof = False
     while True:
@@ -116,7 +120,7 @@ def _pump(proc: subprocess.Popen, r_fd: int, out: WorkerOutcome, timeouts: dict[
                 rec = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if not isinstance(rec, dict):
+            if not isinstance(rec, dict) or rec.get("event") == "ready":  # a spare's, before its request
                 continue
             out.records.append(rec)
             if rec.get("event") == "start":

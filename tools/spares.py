@@ -1,29 +1,41 @@
-"""Worker processes started ahead of need. A spare has Python, torch and the harness imported (5-10 s
-of every evaluation on the H100 machines, 1-2 s on a laptop) and waits on stdin for its request; it touches no device until it
-gets one, so a spare never disturbs a measurement running on its GPU.
+"""Worker processes started ahead of need. A spare has Python, torch and the harness imported (about
+3 s of every evaluation on the H100 machines, 1-2 s on a laptop), says so on its channel, and waits on
+stdin for its request; it touches no device until it gets one, so a spare never disturbs a measurement
+running on a GPU.
 
-One spare per environment (a lane's environment: its visible devices, its build flags). Taking one
-starts its replacement, at once on a GPU or once the taker is done on the cpu platform (whose CPU is
-being timed), so it is ready for the lane's next evaluation; an evaluation that
-finds no spare starts a fresh worker exactly as before. A spare's process is a candidate's process
-once taken: same scrubbed environment, own session, killed with its group afterwards."""
+Spares differ only in what their request cannot set: the device a lane uses and the build folder are
+set by the worker itself when the request comes (PER_REQUEST_ENV), so on a GPU one pool serves every
+lane. There an evaluation takes a spare and waits for it to be ready before it asks for a lane, so a
+GPU is never held while Python imports; taking one starts its replacement at once. On the cpu platform
+(whose CPU is being timed) the spare is taken inside the lane and replaced after the evaluation.
+A spare's process is a candidate's process once taken: same scrubbed environment, own session, killed
+with its group afterwards."""
 from __future__ import annotations
 
+import json
 import os
+import select
 import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-# Set per request by the worker itself (tools.worker.adopt), so spares differ only in the rest.
-PER_REQUEST_ENV = ("TORCH_EXTENSIONS_DIR",)
+# Set per request by the worker itself (tools.worker.adopt), before it touches a device.
+PER_REQUEST_ENV = ("TORCH_EXTENSIONS_DIR", "CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES")
+READY = b'{"event": "ready"}\n'
 
 
 def spare_env(env: dict[str, str]) -> dict[str, str]:
     """The environment a spare starts with: everything but what its request sets."""
     return {k: v for k, v in env.items() if k not in PER_REQUEST_ENV}
+
+
+def request_env(env: dict[str, str]) -> dict[str, str]:
+    """What a worker sets for itself from its request."""
+    return {k: env[k] for k in PER_REQUEST_ENV if k in env}
 
 
 def env_key(env: dict[str, str]) -> tuple:
@@ -36,13 +48,47 @@ class Started:
     proc: subprocess.Popen
     read_fd: int      # the agent's end of the channel
     child_fd: int     # the number the worker writes to (same in the child: pass_fds keeps numbers)
+    ready: bool = False
+    ready_wait: float = 0.0   # seconds an evaluation waited for this worker's imports
+    pending: bytes = b""      # channel bytes read past the ready line
+    discarded: bool = False
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Block until the spare has said it is ready; False if it died or took longer than `timeout`."""
+        t0 = time.monotonic()
+        buf = b""
+        while not self.ready:
+            left = timeout - (time.monotonic() - t0)
+            if left <= 0:
+                break
+            if not select.select([self.read_fd], [], [], min(left, 0.5))[0]:
+                if self.proc.poll() is not None:
+                    break
+                continue
+            chunk = os.read(self.read_fd, 1 << 16)
+            if not chunk:
+                break
+            buf += chunk
+            line, sep, rest = buf.partition(b"\n")
+            if sep:
+                try:
+                    self.ready = json.loads(line).get("event") == "ready"
+                except (json.JSONDecodeError, AttributeError):
+                    pass
+                if not self.ready:
+                    break
+                self.pending = rest
+        self.ready_wait += time.monotonic() - t0
+        return self.ready
 
 
-def start_worker(argv_extra: list[str], env: dict[str, str], cwd: Path, log_path: Path,
-                 prefix: list[str] | None = None) -> Started:
+def start_worker(env: dict[str, str], cwd: Path, log_path: Path, prefix: list[str] | None = None,
+                 spare: bool = False) -> Started:
+    """A worker; a spare one imports ahead of its request and writes READY on its channel when it has."""
     r_fd, w_fd = os.pipe()
+    argv = ["--spare", str(w_fd)] if spare else []
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen([*(prefix or []), sys.executable, "-m", "tools.worker", *argv_extra],
+        proc = subprocess.Popen([*(prefix or []), sys.executable, "-m", "tools.worker", *argv],
                                 stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
                                 pass_fds=(w_fd,), start_new_session=True)
     os.close(w_fd)
@@ -50,6 +96,11 @@ def start_worker(argv_extra: list[str], env: dict[str, str], cwd: Path, log_path
 
 
 def discard(started: Started) -> None:
+    """Kill the worker's group and close our ends; a second call does nothing (its fd numbers may
+    belong to another worker by then)."""
+    if started.discarded:
+        return
+    started.discarded = True
     try:
         os.killpg(started.proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -70,38 +121,65 @@ def discard(started: Started) -> None:
 
 
 class SparePool:
-    def __init__(self, folder: Path, early: bool = False):
-        """early: start the replacement when a spare is taken, not when its evaluation ends."""
+    def __init__(self, folder: Path, early: bool = False, depth: int = 1):
+        """early: start the replacement when a spare is taken, not when its evaluation ends.
+        depth: spares kept waiting per environment (on a GPU, one per lane and one more)."""
         self.folder = folder
         self.early = early
-        self._spares: dict[tuple, Started] = {}
+        self.depth = depth
+        self._spares: dict[tuple, list[Started]] = {}
         self._lock = threading.Lock()
         self._closed = False
 
     def take(self, env: dict[str, str]) -> Started | None:
-        """The waiting spare for this environment, if one is alive."""
+        """The oldest waiting spare for this environment, if one is alive."""
         with self._lock:
-            spare = self._spares.pop(env_key(env), None)
+            waiting = self._spares.get(env_key(env), [])
+            spare = waiting.pop(0) if waiting else None
         if spare is not None and spare.proc.poll() is not None:
             discard(spare)
             return None
         return spare
 
+    def take_ready(self, env: dict[str, str], timeout: float) -> Started | None:
+        """A spare for this environment that has finished its imports, started now if none waits, with
+        its replacement started; None if it could not get ready within `timeout` (the caller then starts
+        a worker of its own, whose failure it reports)."""
+        spare = self.take(env)
+        if spare is None:
+            self.replenish(env)
+            spare = self.take(env)
+        self.replenish(env)
+        if spare is None:  # the pool is closed
+            return None
+        if spare.wait_ready(timeout):
+            return spare
+        discard(spare)
+        return None
+
     def replenish(self, env: dict[str, str]) -> None:
-        """Start a spare for this environment unless one is waiting."""
+        """Start spares for this environment until `depth` of them wait."""
         key = env_key(env)
         with self._lock:
-            if self._closed or key in self._spares:
+            if self._closed:
                 return
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._spares[key] = start_worker(["--spare"], spare_env(env), self.folder, self.folder / "spares.log")
+            waiting = self._spares.setdefault(key, [])
+            while len(waiting) < self.depth:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                waiting.append(start_worker(spare_env(env), self.folder, self.folder / "spares.log", spare=True))
+
+    def processes(self) -> list[subprocess.Popen]:
+        with self._lock:
+            return [s.proc for waiting in self._spares.values() for s in waiting]
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            spares, self._spares = list(self._spares.values()), {}
+            spares = [s for waiting in self._spares.values() for s in waiting]
+            self._spares = {}
         for spare in spares:
             discard(spare)
 
     def __len__(self) -> int:
-        return len(self._spares)
+        with self._lock:
+            return sum(len(waiting) for waiting in self._spares.values())

@@ -17,6 +17,7 @@ import types
 from contextlib import contextmanager
 
 from tools.protocol import WorkerRequest
+from tools.spares import READY
 
 
 class Channel:
@@ -392,23 +393,35 @@ def probe() -> dict:
 
 
 def preload() -> None:
-    """What every evaluation imports, done by a spare before its request exists (no device use)."""
-    import torch  # noqa: F401
-    # torch.profiler and dispatch modes (the FLOP counter) import it on first use: 5-6 s on the H100s
-    import torch._dynamo  # noqa: F401
-    import torch.profiler  # noqa: F401
-    import torch.utils.cpp_extension  # noqa: F401
-    import torch.utils.flop_counter  # noqa: F401
+    """What every evaluation imports, done by a spare before its request exists. No device use, and no
+    driver initialisation: the request names the lane's device afterwards, and the driver reads
+    CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES once, when it starts."""
+    before = os.environ.get("PYTORCH_NVML_BASED_CUDA_CHECK")
+    # Should an import ask torch.cuda.is_available(), NVML answers it without starting the driver.
+    os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
+    try:
+        import torch  # noqa: F401
+        # torch.profiler and dispatch modes (the FLOP counter) import it on first use: 5-6 s on the H100s
+        import torch._dynamo  # noqa: F401
+        import torch.profiler  # noqa: F401
+        import torch.utils.flop_counter  # noqa: F401
+        # Not torch.utils.cpp_extension: importing it asks torch.cuda.is_available() (45 ms to leave).
 
-    import tools.correctness  # noqa: F401
-    import tools.device_peaks  # noqa: F401
-    import tools.platforms  # noqa: F401
-    import tools.profiling  # noqa: F401
-    import tools.timing  # noqa: F401
+        import tools.correctness  # noqa: F401
+        import tools.device_peaks  # noqa: F401
+        import tools.platforms  # noqa: F401
+        import tools.profiling  # noqa: F401
+        import tools.timing  # noqa: F401
+    finally:
+        if before is None:
+            os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)
+        else:
+            os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = before
 
 
 def adopt(req: WorkerRequest) -> None:
-    """Take on the evaluation's folder, log and build folder (a spare was started without them)."""
+    """Take on the evaluation's folder, log, build folder and device (a spare was started without them;
+    no CUDA/HIP call has been made yet, so the visible-devices variable still takes effect)."""
     if req.workdir:
         os.chdir(req.workdir)
     if req.log_path:
@@ -418,8 +431,7 @@ def adopt(req: WorkerRequest) -> None:
         os.dup2(fd, 1)
         os.dup2(fd, 2)
         os.close(fd)
-    if req.extensions_dir:
-        os.environ["TORCH_EXTENSIONS_DIR"] = req.extensions_dir
+    os.environ.update(req.env)
 
 
 def main() -> None:
@@ -427,8 +439,10 @@ def main() -> None:
         print(json.dumps(probe()))
         sys.stdout.flush()
         os._exit(0)
-    if len(sys.argv) > 1 and sys.argv[1] == "--spare":
+    if len(sys.argv) > 2 and sys.argv[1] == "--spare":
         preload()
+        fd = int(sys.argv[2])
+        os.write(fd, READY)
     raw = sys.stdin.read()
     if not raw.strip():  # the agent closed this spare without work (it is shutting down, or died)
         os._exit(0)

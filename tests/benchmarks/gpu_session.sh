@@ -48,18 +48,21 @@ case "$stage" in
   batch)
     # The prewarm is quick when the tests stage already ran on this machine, and makes a bare one warm.
     python3 -m tests.benchmarks.batch_throughput --prewarm-only --cache "$batch_cache" \
-      --problems "$prewarm_problems" > "$out/prewarm-batch.log" 2>&1
-    tail -3 "$out/prewarm-batch.log"
+      --problems "$prewarm_problems" > /tmp/prewarm-batch.log 2>&1
+    tail -3 /tmp/prewarm-batch.log
     run_batch() {  # lanes problems samples name
       python3 -m tests.benchmarks.batch_throughput --gpus "$1" --cache "$batch_cache" --problems "$2" \
         --samples "$3" --timeout "${BATCH_TIMEOUT:-280}" --out "/tmp/$4" > "$out/$4.log" 2>&1
       tail -22 "$out/$4.log"
       cp "/tmp/$4/lanes.jsonl" "$out/$4-lanes.jsonl" 2>/dev/null
     }
-    run_batch 0 "$problems" "$samples" batch-0
-    [ "$gpus" -ge 2 ] && run_batch 0,1 "$problems" "$samples" batch-01
+    if [ "${BATCH_SMALL:-1}" = 1 ]; then  # BATCH_SMALL=0 runs only the larger run
+      run_batch 0 "$problems" "$samples" batch-0
+      if [ "$gpus" -ge 2 ]; then run_batch 0,1 "$problems" "$samples" batch-01; fi
+    fi
     # BATCH_BIG=LANES adds the larger run (default 10 x 3) on those lanes.
-    [ -n "${BATCH_BIG:-}" ] && run_batch "$BATCH_BIG" "${BATCH_BIG_PROBLEMS:-10}" "${BATCH_BIG_SAMPLES:-3}" \
-      "batch-big-$(echo "$BATCH_BIG" | tr -d ,)"
+    if [ -n "${BATCH_BIG:-}" ]; then
+      run_batch "$BATCH_BIG" "${BATCH_BIG_PROBLEMS:-10}" "${BATCH_BIG_SAMPLES:-3}" "batch-big-$(echo "$BATCH_BIG" | tr -d ,)"
+    fi
     ;;
 esac

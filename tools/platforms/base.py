@@ -2,6 +2,7 @@
 environment); the worker process uses the device-side half (sync, timer, cache flush, profiler)."""
 from __future__ import annotations
 
+import os
 import time
 from typing import Callable
 
@@ -24,6 +25,7 @@ class Platform:
     device_type: str = "cpu"
     language: str = "C++"
     poison_piece_bytes: int | None = None  # the large poison block in pieces of at most this size
+    visible_devices_var: str | None = None  # the variable that gives a worker its lane's one device
 
     # ---- parent side: no device initialisation here ----
     def check_available(self) -> None:
@@ -34,11 +36,30 @@ class Platform:
         return {}
 
     def visible_devices_env(self, index: int | None) -> dict[str, str]:
-        return {}
+        """The worker's one device: lane `index` counts the devices this process sees, so when the user
+        narrowed them (CUDA_VISIBLE_DEVICES=2,3) lane 1 is device 3."""
+        if index is None or self.visible_devices_var is None:
+            return {}
+        narrowed = [d.strip() for d in os.environ.get(self.visible_devices_var, "").split(",") if d.strip()]
+        return {self.visible_devices_var: narrowed[index] if index < len(narrowed) else str(index)}
 
     # ---- worker side ----
     def prepare(self) -> None:
         """Called once in the worker before anything runs."""
+        self.check_one_device()
+
+    def check_one_device(self) -> None:
+        """A worker given one device must see exactly one: a spare worker gets its lane's device from its
+        request, which works only if nothing initialised the driver before (it reads the variable once)."""
+        wanted = os.environ.get(self.visible_devices_var or "", "")
+        if not wanted.strip().isdigit():
+            return
+        import torch
+
+        seen = torch.cuda.device_count()
+        if seen != 1:
+            raise RuntimeError(f"{self.visible_devices_var}={wanted} but this worker sees {seen} devices: the "
+                               "driver was initialised before the request set it")
 
     def device(self):
         import torch

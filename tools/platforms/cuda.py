@@ -27,6 +27,7 @@ class CudaPlatform(Platform):
     device_type = "cuda"
     language = "CUDA C++"
     flush_min_bytes = 256 << 20
+    visible_devices_var = "CUDA_VISIBLE_DEVICES"
 
     def check_available(self) -> None:
         import torch
@@ -46,9 +47,6 @@ class CudaPlatform(Platform):
 
     def build_env(self, arch: str | None) -> dict[str, str]:
         return {"TORCH_CUDA_ARCH_LIST": normalise_cuda_arch(arch)} if arch else {}
-
-    def visible_devices_env(self, index: int | None) -> dict[str, str]:
-        return {} if index is None else {"CUDA_VISIBLE_DEVICES": str(index)}
 
     # ---- worker side ----
     def synchronize(self) -> None:

@@ -104,6 +104,7 @@ class RocmPlatform(CudaPlatform):
     language = "HIP C++"
     # The Infinity Cache (256 MB) sits behind L2: flush twice its size.
     flush_min_bytes = 512 << 20
+    visible_devices_var = "HIP_VISIBLE_DEVICES"
 
     def __init__(self, hipkittens_root: str | os.PathLike | None = None) -> None:
         root = hipkittens_root or os.environ.get(HIPKITTENS_ENV) or None
@@ -140,9 +141,6 @@ class RocmPlatform(CudaPlatform):
         if self.hipkittens_root is not None:
             env.update(hipkittens_env(self.hipkittens_root, target))
         return env
-
-    def visible_devices_env(self, index: int | None) -> dict[str, str]:
-        return {} if index is None else {"HIP_VISIBLE_DEVICES": str(index)}
 
     def describe(self, index: int = 0) -> dict:
         info = super().describe(index)
