@@ -25,7 +25,7 @@ from tools.problem import Problem
 from tools.protocol import WorkerRequest
 from tools.results import BuildInfo, CheckInfo, EvalResult, ProfileInfo, Status, TimingInfo
 from tools.sandbox import WorkerOutcome, describe_exit, run_worker, scrubbed_env
-from tools.spares import SparePool, discard
+from tools.spares import SparePool, Started, discard
 from tools.source_extract import extract_sources
 from tools.static_check import check_source
 
@@ -112,9 +112,10 @@ class Evaluator:
         if self.spares is not None:
             self.spares.close()
 
-    def _run(self, req: WorkerRequest, env: dict[str, str], workdir: Path, prefix: list[str] | None = None) -> WorkerOutcome:
+    def _run(self, req: WorkerRequest, env: dict[str, str], workdir: Path, prefix: list[str] | None = None,
+             started: Started | None = None) -> WorkerOutcome:
         return run_worker(req, env=env, workdir=workdir, timeouts=self.config.timeouts, prefix=prefix,
-                          spares=self.spares)
+                          spares=self.spares, started=started)
 
     def _run_on_lane(self, req: WorkerRequest, build_dir: Path | None, workdir: Path,
                      what: str, problem: str) -> WorkerOutcome:
@@ -126,8 +127,7 @@ class Evaluator:
             started = self.spares.take_ready(self._env(None, build_dir), self.config.timeouts["setup"])
         try:
             with self._lane(what, problem, req.phases) as lane:
-                return run_worker(req, env=self._env(lane, build_dir), workdir=workdir, timeouts=self.config.timeouts,
-                                  spares=self.spares, started=started)
+                return self._run(req, self._env(lane, build_dir), workdir, started=started)
         except BaseException:
             if started is not None:
                 discard(started)

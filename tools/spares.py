@@ -12,7 +12,6 @@ A spare's process is a candidate's process once taken: same scrubbed environment
 with its group afterwards."""
 from __future__ import annotations
 
-import json
 import os
 import select
 import signal
@@ -71,10 +70,7 @@ class Started:
             buf += chunk
             line, sep, rest = buf.partition(b"\n")
             if sep:
-                try:
-                    self.ready = json.loads(line).get("event") == "ready"
-                except (json.JSONDecodeError, AttributeError):
-                    pass
+                self.ready = line + sep == READY
                 if not self.ready:
                     break
                 self.pending = rest
