@@ -91,3 +91,27 @@ def test_time_below_the_speed_of_light_floor_is_rejected():
     judge_speed_of_light(impossible, 0.9)
     assert honest.status == Status.ok and round(honest.profile.sol_pct) == 83
     assert impossible.status == Status.rejected and "speed-of-light floor of 0.5 ms" in impossible.reason
+
+
+@pytest.mark.parametrize("byte,expect", [(0xFF, "nan"), (0x3F, 0x3F3F3F3F)])
+def test_cpu_allocations_start_out_poisoned(byte, expect):
+    """A scratch buffer the candidate never zeroes must not hold whatever the last user of that heap block
+    left there (the reference's numbers): malloc fills it with the poison byte while the candidate runs."""
+    import torch
+
+    from tools.platforms.cpu import CpuPlatform
+
+    plat = CpuPlatform()
+    for n in (64, 2048, 1 << 20):  # a small bin, a large bin, and a block split from the heap's top
+        stale = [torch.randn(n) for _ in range(8)]
+        del stale
+        with plat.poisoned_allocations(byte):
+            t = torch.empty(n)
+        if expect == "nan":
+            assert t.isnan().all(), f"{n} floats: {t[:4]}"
+        else:
+            assert (t.view(torch.int32) == expect).all(), f"{n} floats: {t.view(torch.int32)[:4]}"
+    # Off again afterwards: timing must not pay for a fill on every allocation.
+    stale = [torch.full((2048,), 7.0) for _ in range(8)]
+    del stale
+    assert not torch.empty(2048).isnan().all()

@@ -234,7 +234,7 @@ class Worker:
         with self.step("poison"):
             self.platform.poison_free_memory(poison_bytes, byte, sizes)
         try:
-            with self.step("candidate"):
+            with self.step("candidate"), self.platform.poisoned_allocations(byte):
                 out = self.cand_model(*inputs)
                 self.sync()
         except Exception as e:  # noqa: BLE001

@@ -2,9 +2,10 @@
 environment); the worker process uses the device-side half (sync, timer, cache flush, profiler)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 from pydantic import BaseModel
 
@@ -98,6 +99,12 @@ class Platform:
 
     def free_memory_bytes(self) -> int:
         return 8 << 30
+
+    @contextlib.contextmanager
+    def poisoned_allocations(self, byte: int = 0xFF) -> Iterator[None]:
+        """While the candidate runs: memory it allocates starts out as `byte`, where the allocator
+        allows it. Device allocators that keep freed blocks get theirs from poison_free_memory instead."""
+        yield
 
     def poison_free_memory(self, nbytes: int, byte: int = 0xFF, block_sizes: tuple[int, ...] = ()) -> None:
         """Fill memory the allocator will hand out next with a byte pattern (0xFF: NaN in every float

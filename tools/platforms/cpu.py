@@ -2,10 +2,11 @@
 and on laptops; same worker, same rules."""
 from __future__ import annotations
 
+import contextlib
 import os
 import platform as _platform
 import shutil
-from typing import Callable
+from typing import Callable, Iterator
 
 from tools.errors import PlatformError
 from tools.platforms.base import Platform
@@ -47,6 +48,21 @@ class CpuPlatform(Platform):
         return {"platform": "cpu", "device_count": 0, "device_name": _platform.processor() or _platform.machine(),
                 "arch": _platform.machine(), "cores": os.cpu_count()}
 
+    @contextlib.contextmanager
+    def poisoned_allocations(self, byte: int = 0xFF) -> Iterator[None]:
+        # glibc's M_PERTURB fills every block malloc hands out with the complement of the value's low
+        # byte. Poisoning freed memory alone is not enough on the CPU: a small scratch buffer may come
+        # from a freed block the poison pass never reused, still holding the reference's numbers, and a
+        # kernel that accumulates into it unzeroed gets plain wrong values by luck instead of NaN. The
+        # value's 0x100 bit keeps it nonzero (zero switches the option off) when the fill is 0xFF.
+        m_perturb = -6
+        on = _mallopt(m_perturb, 0x100 | (~byte & 0xFF))
+        try:
+            yield
+        finally:
+            if on:
+                _mallopt(m_perturb, 0)
+
     def free_memory_bytes(self) -> int:
         try:
             pages = os.sysconf("SC_AVPHYS_PAGES")
@@ -60,19 +76,21 @@ def _keep_freed_memory_in_heap() -> None:
     mmapped or the heap's top grows past the trim threshold. Either would turn the harness's poisoned
     blocks into zeros again, so a kernel that reads memory it never wrote would pass by luck: keep
     blocks up to 32 MB in the heap and never trim it."""
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    _mallopt(m_trim_threshold, 1 << 30)
+    _mallopt(m_mmap_threshold, 32 << 20)
+
+
+def _mallopt(param: int, value: int) -> bool:
+    """glibc's mallopt; False where there is none (musl, macOS): the poison is best effort there."""
     import ctypes
     import ctypes.util
 
     name = ctypes.util.find_library("c")
     if not name:
-        return
+        return False
     try:
-        libc = ctypes.CDLL(name)
+        mallopt = getattr(ctypes.CDLL(name), "mallopt", None)
     except OSError:
-        return
-    mallopt = getattr(libc, "mallopt", None)
-    if mallopt is None:  # not glibc (musl, macOS): the poison is best effort there
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    mallopt(m_trim_threshold, 1 << 30)
-    mallopt(m_mmap_threshold, 32 << 20)
+        return False
+    return bool(mallopt is not None and mallopt(param, value))
