@@ -53,7 +53,8 @@ def make_llm(s: Settings) -> BaseChatModel:
 def make_evaluator(s: Settings, platform: str, lane_log=None) -> Evaluator:
     return Evaluator(EvalConfig(platform=platform, arch=s.resolved_arch(platform), cache_dir=s.cache_dir,
                                 check_trials=s.check_trials, time_budget_s=s.time_budget_s,
-                                devices=s.gpu_indices(), lane_log=lane_log))
+                                devices=s.gpu_indices(), lane_log=lane_log, spares=s.spares,
+                                threads=s.concurrency or s.samples))
 
 
 def make_ledger(s: Settings) -> Ledger:
@@ -97,6 +98,7 @@ def solve(s: Settings, display=None) -> dict:
     progress.seed(store.out)
     conn = sqlite3.connect(store.checkpoint_path, check_same_thread=False)
     try:
+        evaluator.start_spares()
         saver = SqliteSaver(conn)
         run = Run(s, platform, store, evaluator, llm, budget, build_graph(saver), ledger, progress)
         with (display(progress) if display else _nothing()), \

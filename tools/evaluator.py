@@ -25,7 +25,7 @@ from tools.problem import Problem
 from tools.protocol import WorkerRequest
 from tools.results import BuildInfo, CheckInfo, EvalResult, ProfileInfo, Status, TimingInfo
 from tools.sandbox import WorkerOutcome, describe_exit, run_worker, scrubbed_env
-from tools.spares import SparePool, Started, discard
+from tools.spares import SparePool, Started, discard, pool_depth
 from tools.source_extract import extract_sources
 from tools.static_check import check_source
 
@@ -49,7 +49,24 @@ class EvalConfig(BaseModel):
         "replay": 600.0})
     # Faster than the floor by more than this factor is impossible, so it is a measurement error or a cheat.
     floor_slack: float = 0.9
-    spare_workers: bool = True            # keep a worker per lane started and imported ahead of need
+    spare_workers: bool = True            # keep workers started and imported ahead of need
+    spares: int | None = None             # how many on a GPU; None: tools.spares.pool_depth decides
+    threads: int | None = None            # evaluations that may be asked for at once (the run's concurrency)
+
+
+def _available_memory() -> int:
+    """Memory that can be had without swapping (page cache counts: it is given up on demand)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) << 10
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return 8 << 30
 
 
 def source_hash(source: str, platform: str, arch: str | None) -> str:
@@ -123,15 +140,27 @@ class Evaluator:
         first, and only then a lane: no GPU sits idle while a worker imports torch."""
         started = None
         if self.spares is not None and self.spares.early:
-            self.spares.depth = len(self.lanes()) + 1
+            self.spares.depth = self.spare_depth()
             started = self.spares.take_ready(self._env(None, build_dir), self.config.timeouts["setup"])
         try:
-            with self._lane(what, problem, req.phases) as lane:
+            with self._lane(what, problem, req.phases, started.ready_wait if started else 0.0) as lane:
                 return self._run(req, self._env(lane, build_dir), workdir, started=started)
         except BaseException:
             if started is not None:
                 discard(started)
             raise
+
+    def spare_depth(self) -> int:
+        if self.config.spares is not None:
+            return self.config.spares
+        return pool_depth(len(self.lanes()), self.config.threads, os.cpu_count() or 2, _available_memory())
+
+    def start_spares(self) -> None:
+        """Start a GPU run's spares now, so they import while the run sets up and the model takes its
+        first turn, rather than when the first evaluation asks."""
+        if self.spares is not None and self.spares.early:
+            self.spares.depth = self.spare_depth()
+            self.spares.replenish(self._env(None, None))
 
     # ---- device facts ----
     def device_info(self) -> dict:
@@ -171,13 +200,15 @@ class Evaluator:
         return list(range(count)) if count > 1 else [None]
 
     @contextmanager
-    def _lane(self, what: str, problem: str, phases: list[str]):
-        """Exclusive use of one device while a worker runs on it, logged as a busy interval."""
+    def _lane(self, what: str, problem: str, phases: list[str], worker_wait: float = 0.0):
+        """Exclusive use of one device while a worker runs on it, logged as a busy interval with what the
+        evaluation waited for first: its worker's imports, then the lane."""
         with self._lane_lock:
             if self._lanes is None:
                 self._lanes = queue.Queue()
                 for d in self.lanes():
                     self._lanes.put(d)
+        asked = time.time()
         lane = self._lanes.get()
         start = time.time()
         try:
@@ -191,7 +222,9 @@ class Evaluator:
                 if self.config.lane_log is not None:
                     with open(self.config.lane_log, "a") as f:
                         f.write(json.dumps({"lane": name, "start": round(start, 3), "end": round(end, 3),
-                                            "problem": problem, "source_hash": what, "phases": phases}) + "\n")
+                                            "problem": problem, "source_hash": what, "phases": phases,
+                                            "worker_wait": round(worker_wait, 3),
+                                            "lane_wait": round(start - asked, 3)}) + "\n")
 
     def _arch(self) -> str | None:
         if self.config.arch:

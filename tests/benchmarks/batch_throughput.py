@@ -5,9 +5,10 @@ over problems of tests/data/gpu/level1 (tests/benchmarks/gpu_problems.json maps 
 copied into a temporary folder laid out like KernelBench (level1/*.py).
 
 After the run it reads the run folder: summary.json, result_*.json, trace_*.jsonl and lanes.jsonl (one
-line per GPU-lane busy interval: {"lane", "start", "end", "problem", "source_hash", "phases"}), and
+line per GPU-lane busy interval: {"lane", "start", "end", "problem", "source_hash", "phases", "worker_wait", "lane_wait"}), and
 prints: gpus, problems x samples, candidates evaluated, wall seconds, candidates per hour, each lane's
-busy seconds and busy fraction (busy / wall), the overall GPU busy fraction, and whether anything was
+busy seconds and busy fraction (busy / wall), the overall GPU busy fraction, the time before the first
+and after the last interval, what evaluations waited for (a worker's imports, a lane), and whether anything was
 lost or duplicated (every problem has one trace per sample and results for each sample; no two result
 files of one sample with the same source hash). Exit status 1 when a check fails, 2 on a usage error
 or a missing file.
@@ -286,6 +287,15 @@ def report(out: Path) -> int:
             print(f"  {lane:<{lw}} {len(mine):>9} {busy:>9.1f} {busy / wall if wall > 0 else 0:>9.2f} {overlaps:>8}")
         frac = busy_total / (len(gpus) * wall) if wall > 0 else 0.0
         print(f"  overall GPU busy fraction: {frac:.2f} ({busy_total:.1f} busy s over {len(gpus)} x {wall:.1f} s)")
+        if intervals:
+            first, last = min(r["start"] for r in intervals), max(r["end"] for r in intervals)
+            print(f"  before the first interval {first - start:.1f} s, lane span {last - first:.1f} s, "
+                  f"after the last {end - last:.1f} s")
+            for key, what in (("worker_wait", "waited for a worker's imports"), ("lane_wait", "waited for a lane")):
+                waits = [float(r[key]) for r in intervals if key in r]
+                if waits:
+                    print(f"  {what}: mean {sum(waits) / len(waits):.2f} s, max {max(waits):.2f} s, "
+                          f"total {sum(waits):.1f} s over {len(waits)} evaluations")
         lane_hashes = {(r.get("problem"), r.get("source_hash")) for r in intervals}
         unseen = [f"{r['problem']}/{r['_file']}" for r in results
                   if r.get("check") is not None and (r.get("problem"), r.get("source_hash")) not in lane_hashes]
