@@ -53,8 +53,7 @@ def make_llm(s: Settings) -> BaseChatModel:
 def make_evaluator(s: Settings, platform: str, lane_log=None) -> Evaluator:
     return Evaluator(EvalConfig(platform=platform, arch=s.resolved_arch(platform), cache_dir=s.cache_dir,
                                 check_trials=s.check_trials, time_budget_s=s.time_budget_s,
-                                devices=s.gpu_indices(), lane_log=lane_log, spares=s.spares,
-                                threads=s.concurrency or s.samples))
+                                devices=s.gpu_indices(), lane_log=lane_log, spares=s.spares))
 
 
 def make_ledger(s: Settings) -> Ledger:

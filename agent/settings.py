@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     llm_patience_s: float = Field(1800.0, gt=0, description="longest a thread waits for an LLM provider that stays down")
     gpus: str | None = Field(None, description="device indices for evaluation lanes, e.g. 0,1 (default: all visible)")
     spares: int | None = Field(None, ge=1, description="worker processes kept imported ahead of need on a GPU "
-                               "(default: about three per lane, within threads, half the cores and free memory)")
+                               "(default: one per lane and one more)")
     max_run_tokens: int | None = Field(None, ge=1, description="stop asking the LLM once the whole run has used this many tokens")
     max_cost: float | None = Field(None, gt=0, description="stop asking the LLM once the run's cost reaches this many USD")
     price_input: float | None = Field(None, ge=0, description="USD per million input tokens (default: agent/prices.json)")

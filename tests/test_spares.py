@@ -148,28 +148,19 @@ def test_a_gpu_evaluator_takes_a_lane_only_once_its_worker_is_ready(cache_dir, t
 def test_a_gpu_run_starts_its_spares_before_the_first_evaluation(cache_dir):
     from tools.evaluator import EvalConfig, Evaluator
 
-    ev = Evaluator(EvalConfig(platform="cpu", cache_dir=cache_dir, threads=3))
+    ev = Evaluator(EvalConfig(platform="cpu", cache_dir=cache_dir))
+    deep = Evaluator(EvalConfig(platform="cpu", cache_dir=cache_dir, spares=3))
     try:
         ev.start_spares()
         assert len(ev.spares) == 0  # the cpu platform times its CPU: its spares start inside the lane
-        ev.spares.early = True
-        ev.start_spares()
-        assert len(ev.spares) == ev.spare_depth() >= 2  # one lane: at least one per lane and one more
-        assert all(p.poll() is None for p in ev.spares.processes())
+        for e, depth in ((ev, 2), (deep, 3)):  # one lane: one per lane and one more, unless asked for more
+            e.spares.early = True
+            e.start_spares()
+            assert len(e.spares) == depth
+            assert all(p.poll() is None for p in e.spares.processes())
     finally:
         ev.close()
-
-
-def test_the_pool_is_deep_enough_to_keep_every_lane_fed():
-    from tools.spares import pool_depth
-
-    big = 512 << 30
-    assert pool_depth(1, None, 32, big) == 4
-    assert pool_depth(2, None, 32, big) == 7  # was 3: two lanes then ran 1.5x one lane, not 2x
-    assert pool_depth(2, 4, 32, big) == 4     # no more than the threads that can ask
-    assert pool_depth(8, 64, 128, big) == 25
-    assert pool_depth(8, 64, 16, big) == 9    # imports are CPU work: half the cores, but one per lane and one more
-    assert pool_depth(2, None, 32, 3 << 30) == 3  # a waiting spare holds memory
+        deep.close()
 
 
 def test_a_worker_given_one_device_must_see_exactly_one(monkeypatch):

@@ -25,7 +25,7 @@ from tools.problem import Problem
 from tools.protocol import WorkerRequest
 from tools.results import BuildInfo, CheckInfo, EvalResult, ProfileInfo, Status, TimingInfo
 from tools.sandbox import WorkerOutcome, describe_exit, run_worker, scrubbed_env
-from tools.spares import SparePool, Started, discard, pool_depth
+from tools.spares import SparePool, Started, discard
 from tools.source_extract import extract_sources
 from tools.static_check import check_source
 
@@ -50,23 +50,7 @@ class EvalConfig(BaseModel):
     # Faster than the floor by more than this factor is impossible, so it is a measurement error or a cheat.
     floor_slack: float = 0.9
     spare_workers: bool = True            # keep workers started and imported ahead of need
-    spares: int | None = None             # how many on a GPU; None: tools.spares.pool_depth decides
-    threads: int | None = None            # evaluations that may be asked for at once (the run's concurrency)
-
-
-def _available_memory() -> int:
-    """Memory that can be had without swapping (page cache counts: it is given up on demand)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) << 10
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError):
-        return 8 << 30
+    spares: int | None = None             # how many wait on a GPU; None: one per lane and one more
 
 
 def source_hash(source: str, platform: str, arch: str | None) -> str:
@@ -151,9 +135,10 @@ class Evaluator:
             raise
 
     def spare_depth(self) -> int:
-        if self.config.spares is not None:
-            return self.config.spares
-        return pool_depth(len(self.lanes()), self.config.threads, os.cpu_count() or 2, _available_memory())
+        """Spares kept waiting on a GPU. An evaluation that finds none waits for a worker's imports (about
+        3 s on the H100 machines; lanes.jsonl records each wait as worker_wait): a run whose evaluations
+        come in bursts (a scripted model) may want more, at about 0.5 GiB of host memory each."""
+        return self.config.spares if self.config.spares is not None else len(self.lanes()) + 1
 
     def start_spares(self) -> None:
         """Start a GPU run's spares now, so they import while the run sets up and the model takes its

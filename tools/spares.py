@@ -116,19 +116,6 @@ def discard(started: Started) -> None:
             pass
 
 
-def pool_depth(lanes: int, threads: int | None, cores: int, free_bytes: int) -> int:
-    """How many spares a GPU run keeps imported ahead of need. A spare imports for about 3 s (more when
-    many import at once), and a warm evaluation holds its lane 1-4 s, so each lane can use up about
-    three spares per import: fewer, and evaluations queue for imports while GPUs idle (one per lane
-    and one more gave two lanes 1.5x one lane's throughput, not 2x). Never more than the threads that
-    can ask at once, half the cores (imports are CPU work) or one per GiB of free memory (a waiting
-    spare holds about 0.5 GiB); never fewer than one per lane and one more."""
-    want = 3 * lanes + 1
-    if threads:
-        want = min(want, threads)
-    return max(lanes + 1, min(want, max(1, cores // 2), max(1, free_bytes >> 30)))
-
-
 class SparePool:
     def __init__(self, folder: Path, early: bool = False, depth: int = 1):
         """early: start the replacement when a spare is taken, not when its evaluation ends.

@@ -81,6 +81,8 @@ def run_agent(args, gpus: list[str], picked: list[dict], out: Path) -> dict:
     env["HIPGEN_SCRIPT_VARY"] = "1"
     env["HIPGEN_CACHE_DIR"] = str(args.cache)
     env["HIPGEN_GPUS"] = ",".join(gpus)  # Settings.gpus from the environment, for a CLI without --gpus
+    if args.spares is not None:
+        env["HIPGEN_SPARES"] = str(args.spares)
     dataset = Path(tempfile.mkdtemp(prefix="hipgen-throughput-data-"))
     try:
         (dataset / "level1").mkdir()
@@ -102,7 +104,8 @@ def run_agent(args, gpus: list[str], picked: list[dict], out: Path) -> dict:
     finally:
         shutil.rmtree(dataset, ignore_errors=True)
     meta = {"gpus": gpus, "problems": [p["problem"] for p in picked], "fixtures": {p["problem"]: p["fixture"] for p in picked},
-            "samples": args.samples, "concurrency": args.concurrency, "cache": str(args.cache), "command": cmd,
+            "samples": args.samples, "concurrency": args.concurrency, "spares": args.spares,
+            "cache": str(args.cache), "command": cmd,
             "start": start, "end": end, "returncode": rc}
     out.mkdir(parents=True, exist_ok=True)
     (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
@@ -253,7 +256,8 @@ def report(out: Path) -> int:
 
     rows = [("device", device),
             ("gpus", f"{','.join(gpus)} ({len(gpus)} lane{'s' if len(gpus) != 1 else ''})"),
-            ("problems x samples", f"{len(problems)} x {samples} (concurrency {meta.get('concurrency')})"),
+            ("problems x samples", f"{len(problems)} x {samples} (concurrency {meta.get('concurrency')}, "
+                                   f"spares {meta.get('spares') or 'default'})"),
             ("candidates evaluated", (f"{len(results)} result files; summary: {attempts} attempts, "
                                       f"success {totals.get('success', '?')}, partial {totals.get('partial', '?')}, "
                                       f"failed {totals.get('failed', '?')}")),
@@ -329,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--problems", type=int, default=10, help="how many problems of gpu_problems.json (default 10)")
     ap.add_argument("--samples", type=int, default=3, help="samples per problem (default 3)")
     ap.add_argument("--concurrency", type=int, default=12, help="threads at once (default 12)")
+    ap.add_argument("--spares", type=int, help="spare workers kept waiting (HIPGEN_SPARES; default: the agent's)")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds the agent run may take (default 3600)")
     ap.add_argument("--report-only", action="store_true", help="read the run in --out again; run nothing")
     ap.add_argument("--prewarm-only", action="store_true",
@@ -346,8 +351,8 @@ def main(argv: list[str] | None = None) -> int:
             gpus = parse_gpus(args.gpus)
             if args.cache is None:
                 raise UsageError("--cache DIR is required (the build cache; reuse it for a warm run)")
-            if args.samples < 1 or args.concurrency < 1:
-                raise UsageError("--samples and --concurrency must be at least 1")
+            if args.samples < 1 or args.concurrency < 1 or (args.spares is not None and args.spares < 1):
+                raise UsageError("--samples, --concurrency and --spares must be at least 1")
             if out.exists() and any(out.iterdir()):
                 raise UsageError(f"--out {out} is not empty: give a new folder (or add --report-only to read it)")
             args.cache = args.cache.expanduser().resolve()

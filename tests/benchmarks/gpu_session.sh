@@ -5,6 +5,7 @@
 #   bench:  timing agreement (ours vs do_bench vs ncu, and a repeat) beside the evaluation turnaround (on
 #           the other GPU when there are two), then lane agreement
 #   batch:  batch throughput on one GPU, then the same on two, both on the warm batch cache; with
+#           BATCH_SPARES_1=N / BATCH_SPARES_2=N, the same runs again with N spare workers; with
 #           BATCH_BIG=LANES, a larger run (BATCH_BIG_PROBLEMS x BATCH_BIG_SAMPLES, default 10 x 3) after
 set -u
 stage=${1:?usage: gpu_session.sh tests|bench|batch}
@@ -50,15 +51,20 @@ case "$stage" in
     python3 -m tests.benchmarks.batch_throughput --prewarm-only --cache "$batch_cache" \
       --problems "$prewarm_problems" > /tmp/prewarm-batch.log 2>&1
     tail -3 /tmp/prewarm-batch.log
-    run_batch() {  # lanes problems samples name
+    run_batch() {  # lanes problems samples name [spares]
       python3 -m tests.benchmarks.batch_throughput --gpus "$1" --cache "$batch_cache" --problems "$2" \
-        --samples "$3" --timeout "${BATCH_TIMEOUT:-280}" --out "/tmp/$4" > "$out/$4.log" 2>&1
+        --samples "$3" --timeout "${BATCH_TIMEOUT:-280}" --out "/tmp/$4" ${5:+--spares "$5"} > "$out/$4.log" 2>&1
       tail -22 "$out/$4.log"
       cp "/tmp/$4/lanes.jsonl" "$out/$4-lanes.jsonl" 2>/dev/null
     }
     if [ "${BATCH_SMALL:-1}" = 1 ]; then  # BATCH_SMALL=0 runs only the larger run
       run_batch 0 "$problems" "$samples" batch-0
       if [ "$gpus" -ge 2 ]; then run_batch 0,1 "$problems" "$samples" batch-01; fi
+    fi
+    # BATCH_SPARES_1=N / BATCH_SPARES_2=N repeat the 8 x 2 runs with N spares kept waiting (HIPGEN_SPARES).
+    if [ -n "${BATCH_SPARES_1:-}" ]; then run_batch 0 "$problems" "$samples" "batch-0-s$BATCH_SPARES_1" "$BATCH_SPARES_1"; fi
+    if [ -n "${BATCH_SPARES_2:-}" ] && [ "$gpus" -ge 2 ]; then
+      run_batch 0,1 "$problems" "$samples" "batch-01-s$BATCH_SPARES_2" "$BATCH_SPARES_2"
     fi
     # BATCH_BIG=LANES adds the larger run (default 10 x 3) on those lanes.
     if [ -n "${BATCH_BIG:-}" ]; then
