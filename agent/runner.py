@@ -97,7 +97,6 @@ def solve(s: Settings, display=None) -> dict:
     progress.seed(store.out)
     conn = sqlite3.connect(store.checkpoint_path, check_same_thread=False)
     try:
-        evaluator.start_spares()
         saver = SqliteSaver(conn)
         run = Run(s, platform, store, evaluator, llm, budget, build_graph(saver), ledger, progress)
         with (display(progress) if display else _nothing()), \

@@ -28,6 +28,14 @@ def test_flags_beat_env_beat_config_file(monkeypatch, tmp_path):
     assert (s.samples, s.target, s.max_turns) == (4, 1.5, 11)
 
 
+def test_spares_setting_reaches_the_evaluator(monkeypatch, tmp_path):
+    from agent.runner import make_evaluator
+
+    monkeypatch.setenv("HIPGEN_SPARES", "6")
+    s = Settings(cache_dir=tmp_path)
+    assert make_evaluator(s, "cpu").spare_depth() == 6
+
+
 def test_both_dataset_layouts_and_selection(tmp_path):
     assert [p.name for p in load_problems(DATA, 1, "1-2")] == ["1_Small_ReLU", "2_Scale_Shift"]
     flat = DATA / "KernelBench"  # a folder holding level1/ directly
@@ -47,6 +55,7 @@ def test_both_dataset_layouts_and_selection(tmp_path):
     (["solve", "--dataset", str(DATA), "--range", "99"], {}, "No level1 problem"),
     (["solve", "--dataset", str(DATA), "--level1", "--level2"], {}, "Pick one level"),
     (["solve", "--dataset", str(DATA), "--samples", "0"], {}, "bad value for samples"),
+    (["solve", "--dataset", str(DATA), "--platform", "cpu"], {"HIPGEN_SPARES": "0"}, "bad value for spares"),
     (["solve", "--dataset", str(DATA), "--platform", "gpu"], {}, "unknown platform 'gpu'"),
     (["solve", "--dataset", str(DATA), "--model", "nosuch:thing", "--platform", "cpu"], {}, "Unknown model backend 'nosuch'"),
     (["solve", "--dataset", str(DATA), "--model", "openai:gpt-4.1", "--platform", "cpu"],

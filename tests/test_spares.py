@@ -145,22 +145,11 @@ def test_a_gpu_evaluator_takes_a_lane_only_once_its_worker_is_ready(cache_dir, t
         ev.close()
 
 
-def test_a_gpu_run_starts_its_spares_before_the_first_evaluation(cache_dir):
+def test_spares_kept_waiting_are_one_per_lane_and_one_more_unless_asked(cache_dir):
     from tools.evaluator import EvalConfig, Evaluator
 
-    ev = Evaluator(EvalConfig(platform="cpu", cache_dir=cache_dir))
-    deep = Evaluator(EvalConfig(platform="cpu", cache_dir=cache_dir, spares=3))
-    try:
-        ev.start_spares()
-        assert len(ev.spares) == 0  # the cpu platform times its CPU: its spares start inside the lane
-        for e, depth in ((ev, 2), (deep, 3)):  # one lane: one per lane and one more, unless asked for more
-            e.spares.early = True
-            e.start_spares()
-            assert len(e.spares) == depth
-            assert all(p.poll() is None for p in e.spares.processes())
-    finally:
-        ev.close()
-        deep.close()
+    assert Evaluator(EvalConfig(platform="cpu", cache_dir=cache_dir)).spare_depth() == 2
+    assert Evaluator(EvalConfig(platform="cpu", cache_dir=cache_dir, spares=5)).spare_depth() == 5
 
 
 def test_a_worker_given_one_device_must_see_exactly_one(monkeypatch):

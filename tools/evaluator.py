@@ -140,13 +140,6 @@ class Evaluator:
         come in bursts (a scripted model) may want more, at about 0.5 GiB of host memory each."""
         return self.config.spares if self.config.spares is not None else len(self.lanes()) + 1
 
-    def start_spares(self) -> None:
-        """Start a GPU run's spares now, so they import while the run sets up and the model takes its
-        first turn, rather than when the first evaluation asks."""
-        if self.spares is not None and self.spares.early:
-            self.spares.depth = self.spare_depth()
-            self.spares.replenish(self._env(None, None))
-
     # ---- device facts ----
     def device_info(self) -> dict:
         """The first lane's device, described by a subprocess that sees every device (so the count is
