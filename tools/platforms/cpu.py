@@ -3,6 +3,7 @@ and on laptops; same worker, same rules."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import platform as _platform
 import shutil
@@ -83,14 +84,20 @@ def _keep_freed_memory_in_heap() -> None:
 
 def _mallopt(param: int, value: int) -> bool:
     """glibc's mallopt; False where there is none (musl, macOS): the poison is best effort there."""
+    mallopt = _libc_mallopt()
+    return bool(mallopt is not None and mallopt(param, value))
+
+
+@functools.cache
+def _libc_mallopt():
+    # Looked up once: the check trials switch the fill on and off around every candidate call.
     import ctypes
     import ctypes.util
 
     name = ctypes.util.find_library("c")
     if not name:
-        return False
+        return None
     try:
-        mallopt = getattr(ctypes.CDLL(name), "mallopt", None)
+        return getattr(ctypes.CDLL(name), "mallopt", None)
     except OSError:
-        return False
-    return bool(mallopt is not None and mallopt(param, value))
+        return None
