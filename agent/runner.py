@@ -53,7 +53,7 @@ def make_llm(s: Settings) -> BaseChatModel:
 def make_evaluator(s: Settings, platform: str, lane_log=None) -> Evaluator:
     return Evaluator(EvalConfig(platform=platform, arch=s.resolved_arch(platform), cache_dir=s.cache_dir,
                                 check_trials=s.check_trials, time_budget_s=s.time_budget_s,
-                                devices=s.gpu_indices(), lane_log=lane_log, spares=s.spares))
+                                devices=s.gpu_indices(), lane_log=lane_log, spares=s.spare_workers()))
 
 
 def make_ledger(s: Settings) -> Ledger:
@@ -79,8 +79,13 @@ def solve(s: Settings, display=None) -> dict:
     ledger = make_ledger(s)
     llm = make_llm(s)
     evaluator = make_evaluator(s, platform, lane_log=s.out / "lanes.jsonl")
-    device = evaluator.device_info()
-    lanes = evaluator.lanes()
+    try:
+        evaluator.start_spares()  # their imports overlap the probe and the model's first turn
+        device = evaluator.device_info()
+        lanes = evaluator.lanes()
+    except BaseException:
+        evaluator.close()
+        raise
     store = RunStore(s.out, s.target)
     logs.configure(store.log_path)
     write_json(store.config_path, {"settings": s.public(), "platform": platform, "device": device,
@@ -100,7 +105,7 @@ def solve(s: Settings, display=None) -> dict:
         saver = SqliteSaver(conn)
         run = Run(s, platform, store, evaluator, llm, budget, build_graph(saver), ledger, progress)
         with (display(progress) if display else _nothing()), \
-                ThreadPoolExecutor(max_workers=s.concurrency or s.samples) as pool:
+                ThreadPoolExecutor(max_workers=s.threads()) as pool:
             list(pool.map(lambda job: run_thread(run, *job), jobs))
         progress.finish()
     finally:

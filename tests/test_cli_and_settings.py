@@ -1,4 +1,5 @@
 """Settings resolution, problem selection, and the one-line errors a user sees instead of tracebacks."""
+import os
 import subprocess
 
 import pytest
@@ -34,6 +35,18 @@ def test_spares_setting_reaches_the_evaluator(monkeypatch, tmp_path):
     monkeypatch.setenv("HIPGEN_SPARES", "6")
     s = Settings(cache_dir=tmp_path)
     assert make_evaluator(s, "cpu").spare_depth() == 6
+
+
+def test_a_run_keeps_one_spare_per_thread_at_most_one_per_core(monkeypatch, tmp_path):
+    from agent.runner import make_evaluator
+
+    cores = len(os.sched_getaffinity(0))
+    assert Settings(samples=1).spare_workers() == 1
+    assert Settings(samples=3, concurrency=2).spare_workers() == min(2, cores)
+    assert Settings(concurrency=cores + 7).spare_workers() == cores
+    assert make_evaluator(Settings(samples=1, cache_dir=tmp_path), "cpu").spare_depth() == 1
+    monkeypatch.setenv("HIPGEN_SPARES", str(cores + 3))  # asked for, it is not capped
+    assert Settings(samples=1).spare_workers() == cores + 3
 
 
 def test_both_dataset_layouts_and_selection(tmp_path):

@@ -22,6 +22,7 @@ CANDIDATE = textwrap.dedent('''
         def forward(self, x):
             print("candidate-says", "cwd=" + os.getcwd(), "ext=" + str(os.environ.get("TORCH_EXTENSIONS_DIR")),
                   "gpu=" + str(os.environ.get("CUDA_VISIBLE_DEVICES")),
+                  "arch=" + str(os.environ.get("TORCH_CUDA_ARCH_LIST")),
                   "secret=" + str(os.environ.get("OPENAI_API_KEY")), flush=True)
             return torch.relu(x)
 ''')
@@ -105,19 +106,20 @@ def test_a_ready_spare_takes_its_lanes_device_and_build_folder_from_the_request(
     but set by the worker from its request, before anything touches a device."""
     (tmp_path / "home").mkdir()
     (tmp_path / "ext").mkdir()
-    env = scrubbed_env({}, tmp_path / "home") | {"CUDA_VISIBLE_DEVICES": "7", "TORCH_EXTENSIONS_DIR": str(tmp_path / "ext")}
+    env = scrubbed_env({"TORCH_CUDA_ARCH_LIST": "9.0"}, tmp_path / "home") | {"CUDA_VISIBLE_DEVICES": "7",
+                                                                             "TORCH_EXTENSIONS_DIR": str(tmp_path / "ext")}
     pool = SparePool(tmp_path / "spares", early=True, depth=2)
     try:
         started = pool.take_ready(env, timeout=120)
         assert started is not None and started.ready and started.ready_wait > 0
         assert len(pool) == 2  # its replacements were started when it was taken
-        assert "CUDA_VISIBLE_DEVICES" not in spare_env(env)
+        assert "CUDA_VISIBLE_DEVICES" not in spare_env(env) and "TORCH_CUDA_ARCH_LIST" not in spare_env(env)
         out = run_worker(_request(tmp_path), env=env, workdir=tmp_path / "run", timeouts=TIMEOUTS, started=started)
         assert out.finished and out.spare and out.records[-1]["event"] == "done", out.log_tail
         assert all(r.get("event") != "ready" for r in out.records)
         assert out.setup_seconds >= started.ready_wait
         log = (tmp_path / "run" / "worker.log").read_text()
-        assert "gpu=7" in log and f"ext={tmp_path / 'ext'}" in log
+        assert "gpu=7" in log and f"ext={tmp_path / 'ext'}" in log and "arch=9.0" in log
     finally:
         pool.close()
 
@@ -143,6 +145,40 @@ def test_a_gpu_evaluator_takes_a_lane_only_once_its_worker_is_ready(cache_dir, t
         assert first["worker_wait"] > 0.5 and first["lane_wait"] < 0.5, first
     finally:
         ev.close()
+
+
+def test_spares_started_with_the_evaluator_are_the_ones_its_first_evaluation_takes(cache_dir):
+    """A run starts its spares before the device probe, so their imports are done by the first
+    evaluation; that only helps if the evaluation's environment matches theirs."""
+    from tools.evaluator import EvalConfig, Evaluator
+
+    ev = Evaluator(EvalConfig(platform="cpu", cache_dir=cache_dir, check_trials=2, time_budget_s=0.1,
+                              max_timing_trials=10, spares=1))
+    ev.spares.early = True
+    try:
+        ev.start_spares()
+        early = ev.spares.processes()
+        assert len(early) == 1 and early[0].poll() is None
+        assert ev.baseline(problem("KernelBench/level1/1_Small_ReLU.py"))["reference"]["median_ms"] > 0
+        # it was taken and is gone (killed with its group after its run); a spare started for another
+        # environment would still be waiting beside the one the evaluation started for itself
+        assert early[0].wait(timeout=30) is not None
+        now = ev.spares.processes()
+        assert len(now) == 1 and now[0] is not early[0] and now[0].poll() is None
+    finally:
+        ev.close()
+
+
+def test_the_build_target_is_set_per_request(tmp_path):
+    """What lets spares start before the probe has told the arch: everything a platform's build_env sets
+    is left out of a spare's environment and set by the worker from its request."""
+    from tools.platforms.rocm import hipkittens_env
+    from tools.spares import PER_REQUEST_ENV
+
+    (tmp_path / "include").mkdir()
+    for build in (get_platform("cuda").build_env("sm_90"), get_platform("rocm").build_env("gfx942"),
+                  hipkittens_env(tmp_path, "gfx942", env={})):
+        assert build and set(build) <= set(PER_REQUEST_ENV), build
 
 
 def test_spares_kept_waiting_are_one_per_lane_and_one_more_unless_asked(cache_dir):

@@ -134,6 +134,15 @@ class Evaluator:
                 discard(started)
             raise
 
+    def start_spares(self) -> None:
+        """Start the GPU spares now rather than at the first evaluation, so that their imports overlap
+        the device probe and the model's first turn. Their environment leaves out what each request
+        sets (device, build folder, build target), so nothing here needs the probe's answer unless the
+        depth does (no `spares` given and no devices named)."""
+        if self.spares is not None and self.spares.early:
+            self.spares.depth = self.spare_depth()
+            self.spares.replenish(self._worker_env({}))
+
     def spare_depth(self) -> int:
         """Spares kept waiting on a GPU. An evaluation that finds none waits for a worker's imports (about
         3 s on the H100 machines; lanes.jsonl records each wait as worker_wait): a run whose evaluations
@@ -212,10 +221,14 @@ class Evaluator:
         return None
 
     def _env(self, device: int | None, build_dir: Path | None) -> dict[str, str]:
-        env = scrubbed_env(self.platform.build_env(self._arch()), self.cache_dir / "home")
+        env = self._worker_env(self.platform.build_env(self._arch()))
         env.update(self.platform.visible_devices_env(device))
         if build_dir is not None:
             env["TORCH_EXTENSIONS_DIR"] = str(build_dir)
+        return env
+
+    def _worker_env(self, build: dict[str, str]) -> dict[str, str]:
+        env = scrubbed_env(build, self.cache_dir / "home")
         env.setdefault("MAX_JOBS", str(self.config.jobs_per_build))
         return env
 

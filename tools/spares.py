@@ -3,9 +3,9 @@
 stdin for its request; it touches no device until it gets one, so a spare never disturbs a measurement
 running on a GPU.
 
-Spares differ only in what their request cannot set: the device a lane uses and the build folder are
-set by the worker itself when the request comes (PER_REQUEST_ENV), so on a GPU one pool serves every
-lane. There an evaluation takes a spare and waits for it to be ready before it asks for a lane, so a
+Spares differ only in what their request cannot set: the device a lane uses, the build folder and the
+build target are set by the worker itself when the request comes (PER_REQUEST_ENV), so on a GPU one pool
+serves every lane, and a run can start its spares before the device probe has told it the arch. There an evaluation takes a spare and waits for it to be ready before it asks for a lane, so a
 GPU is never held while Python imports; taking one starts its replacement at once. On the cpu platform
 (whose CPU is being timed) the spare is taken inside the lane and replaced after the evaluation.
 A spare's process is a candidate's process once taken: same scrubbed environment, own session, killed
@@ -22,8 +22,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-# Set per request by the worker itself (tools.worker.adopt), before it touches a device.
-PER_REQUEST_ENV = ("TORCH_EXTENSIONS_DIR", "CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES")
+# Set per request by the worker itself (tools.worker.adopt), before it touches a device. The build
+# target (the platforms' build_env) is read by torch's cpp_extension and the compilers only when a build
+# runs, so it takes effect when set then.
+PER_REQUEST_ENV = ("TORCH_EXTENSIONS_DIR", "CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES",
+                   "TORCH_CUDA_ARCH_LIST", "PYTORCH_ROCM_ARCH", "HIPKITTENS_ROOT", "CPLUS_INCLUDE_PATH",
+                   "HIPCC_COMPILE_FLAGS_APPEND")
 READY = b'{"event": "ready"}\n'
 
 

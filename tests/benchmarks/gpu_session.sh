@@ -6,7 +6,8 @@
 #           the other GPU when there are two), then lane agreement
 #   batch:  batch throughput on one GPU, then the same on two, both on the warm batch cache; with
 #           BATCH_SPARES_1=N / BATCH_SPARES_2=N, the same runs again with N spare workers; with
-#           BATCH_BIG=LANES, a larger run (BATCH_BIG_PROBLEMS x BATCH_BIG_SAMPLES, default 10 x 3) after
+#           BATCH_BIG="0 0,1", a larger run (BATCH_BIG_PROBLEMS x BATCH_BIG_SAMPLES, default 10 x 3) on each
+#           lane set, after
 set -u
 stage=${1:?usage: gpu_session.sh tests|bench|batch}
 out=${OUT:-gpu-out}
@@ -66,9 +67,9 @@ case "$stage" in
     if [ -n "${BATCH_SPARES_2:-}" ] && [ "$gpus" -ge 2 ]; then
       run_batch 0,1 "$problems" "$samples" "batch-01-s$BATCH_SPARES_2" "$BATCH_SPARES_2"
     fi
-    # BATCH_BIG=LANES adds the larger run (default 10 x 3) on those lanes.
-    if [ -n "${BATCH_BIG:-}" ]; then
-      run_batch "$BATCH_BIG" "${BATCH_BIG_PROBLEMS:-10}" "${BATCH_BIG_SAMPLES:-3}" "batch-big-$(echo "$BATCH_BIG" | tr -d ,)"
-    fi
+    # BATCH_BIG="LANES [LANES...]" adds the larger run (default 10 x 3) on each of those lane sets.
+    for big in ${BATCH_BIG:-}; do
+      run_batch "$big" "${BATCH_BIG_PROBLEMS:-10}" "${BATCH_BIG_SAMPLES:-3}" "batch-big-$(echo "$big" | tr -d ,)"
+    done
     ;;
 esac
