@@ -7,7 +7,7 @@
 #   batch:  batch throughput on one GPU, then the same on two, both on the warm batch cache; with
 #           BATCH_SPARES_1=N / BATCH_SPARES_2=N, the same runs again with N spare workers; with
 #           BATCH_BIG="0 0,1", a larger run (BATCH_BIG_PROBLEMS x BATCH_BIG_SAMPLES, default 10 x 3) on each
-#           lane set, after
+#           lane set, after the others
 set -u
 stage=${1:?usage: gpu_session.sh tests|bench|batch}
 out=${OUT:-gpu-out}
