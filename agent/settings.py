@@ -72,8 +72,9 @@ class Settings(BaseSettings):
 
     def spare_workers(self) -> int:
         """Each thread waits on at most one evaluation at a time, so one spare per thread means none waits
-        for a worker's imports (measured on 2 x H100: 12 spares for 12 threads against 3 cut the mean wait
-        from 5.4 s to 2.6 s); each costs about 0.5 GiB of host memory and a core while it imports."""
+        for a worker's imports unless threads ask faster than a spare imports (on 2 x H200, 8 x 2 with 12
+        threads: mean wait 4.3 s with 3 spares started at the first evaluation, 1.7 s with 12 started with
+        the run). Each costs about 0.6 GiB of host memory, and a core while it imports."""
         return self.spares or max(1, min(self.threads(), len(os.sched_getaffinity(0))))
 
     def gpu_indices(self) -> list[int] | None:

@@ -50,7 +50,7 @@ class EvalConfig(BaseModel):
     # Faster than the floor by more than this factor is impossible, so it is a measurement error or a cheat.
     floor_slack: float = 0.9
     spare_workers: bool = True            # keep workers started and imported ahead of need
-    spares: int | None = None             # how many wait on a GPU; None: one per lane and one more
+    spares: int | None = None             # how many wait on a GPU (a run: one per thread); None: lanes + 1
 
 
 def source_hash(source: str, platform: str, arch: str | None) -> str:
@@ -146,7 +146,8 @@ class Evaluator:
     def spare_depth(self) -> int:
         """Spares kept waiting on a GPU. An evaluation that finds none waits for a worker's imports (about
         3 s on the H100 machines; lanes.jsonl records each wait as worker_wait): a run whose evaluations
-        come in bursts (a scripted model) may want more, at about 0.5 GiB of host memory each."""
+        come in bursts (a scripted model) wants one per thread (agent.settings), at about 0.6 GiB of host
+        memory each."""
         return self.config.spares if self.config.spares is not None else len(self.lanes()) + 1
 
     # ---- device facts ----

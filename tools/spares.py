@@ -123,7 +123,7 @@ def discard(started: Started) -> None:
 class SparePool:
     def __init__(self, folder: Path, early: bool = False, depth: int = 1):
         """early: start the replacement when a spare is taken, not when its evaluation ends.
-        depth: spares kept waiting per environment (on a GPU, one per lane and one more)."""
+        depth: spares kept waiting per environment (set by the evaluator)."""
         self.folder = folder
         self.early = early
         self.depth = depth
