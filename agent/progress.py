@@ -19,7 +19,8 @@ STATUS_FILE = "status.json"
 
 
 class Progress:
-    """Thread states ('queued', 'running', 'done', 'failed', 'skipped') and each problem's best."""
+    """Thread states ('queued', 'running', 'done', 'failed', 'skipped'), each thread's best and each
+    problem's best."""
 
     def __init__(self, out: Path, threads: list[tuple[str, int]], ledger, lane_busy: dict[str, float]):
         self.path = Path(out) / STATUS_FILE
@@ -29,7 +30,7 @@ class Progress:
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self.state = "running"
-        self.threads = {f"{p}/{s}": {"state": "queued", "ended": None, "attempts": 0} for p, s in threads}
+        self.threads = {f"{p}/{s}": {"state": "queued", "ended": None, "attempts": 0, "best": None} for p, s in threads}
         self.best: dict[str, float | None] = {p: None for p, _ in threads}
         self.evals: dict[tuple[str, int], tuple[int, str]] = {}  # (problem, n) -> (sample, latest verdict)
         self.listeners: list = []  # called with (thread key, its state) when a thread finishes
@@ -55,8 +56,13 @@ class Progress:
             self.threads[f"{problem}/{sample}"]["attempts"] = sum(
                 1 for (p, _), (s, _) in self.evals.items() if p == problem and s == sample)
             if result.correct and result.speedup:
-                self.best[problem] = max(self.best[problem] or 0.0, result.speedup)
+                self._better(f"{problem}/{sample}", problem, result.speedup)
         self.save()
+
+    def _better(self, key: str, problem: str, speedup: float) -> None:
+        self.best[problem] = max(self.best[problem] or 0.0, speedup)
+        if key in self.threads:
+            self.threads[key]["best"] = max(self.threads[key]["best"] or 0.0, speedup)
 
     def seed(self, out: Path) -> None:
         """A resumed run starts from the candidates already on disk."""
@@ -74,7 +80,7 @@ class Progress:
                 if key in self.threads:
                     self.threads[key]["attempts"] += 1
                 if r.get("correct") and r.get("speedup"):
-                    self.best[problem] = max(self.best[problem] or 0.0, float(r["speedup"]))
+                    self._better(key, problem, float(r["speedup"]))
 
     def finish(self) -> None:
         self.state = "finished"
@@ -207,10 +213,12 @@ def line_display(console):
         def tell(key: str, info: dict) -> None:
             snap = progress.snapshot()
             c = snap["thread_counts"]
-            best = snap["best"].get(key.rsplit("/", 1)[0])
+            mine, problem_best = info.get("best"), snap["best"].get(key.rsplit("/", 1)[0])
+            # the thread's own best; the problem's too where another sample did better
+            others = f" (problem {problem_best:.3f}x)" if problem_best and problem_best != mine else ""
             console.print(f"[{c['done'] + c['failed'] + c['skipped']}/{len(snap['threads'])}] {key}: {info['state']}"
                           f" ({info.get('ended') or '-'}), {info['attempts']} attempt(s), best "
-                          f"{f'{best:.3f}x' if best else '-'}; tokens {snap['tokens'].get('total_tokens', 0):,}, "
+                          f"{f'{mine:.3f}x' if mine else '-'}{others}; tokens {snap['tokens'].get('total_tokens', 0):,}, "
                           f"elapsed {_clock(snap['elapsed_s'])}, ETA {_clock(snap['eta_s'])}",
                           markup=False, highlight=False)
 

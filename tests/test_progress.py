@@ -29,7 +29,8 @@ def test_snapshot_counts_and_status_file(tmp_path):
     p = progress_of(tmp_path)
     snap = json.loads((tmp_path / "status.json").read_text())
     assert snap["thread_counts"] == {"queued": 1, "running": 1, "done": 1, "failed": 0, "skipped": 0}
-    assert snap["threads"]["19_ReLU/0"] == {"state": "done", "ended": "target_reached", "attempts": 2}
+    assert snap["threads"]["19_ReLU/0"] == {"state": "done", "ended": "target_reached", "attempts": 2, "best": 1.25}
+    assert snap["threads"]["19_ReLU/1"]["best"] is None
     assert snap["eval_statuses"] == {"incorrect": 1, "correct": 1}
     assert snap["best"] == {"19_ReLU": 1.25, "23_Softmax": None}
     assert snap["cost_usd"] == 2.8 and snap["lane_busy_s"] == {"0": 12.5}
@@ -62,3 +63,19 @@ def test_status_of_a_run_whose_process_is_gone(tmp_path):
     (tmp_path / "status.json").write_text(json.dumps(data))
     assert read_status(tmp_path)["state"] == "stopped" and read_status(tmp_path)["eta_s"] is None
     assert p.snapshot()["state"] == "running"
+
+
+def test_a_finished_threads_line_gives_its_own_best_and_the_problems(tmp_path):
+    """A thread's line must not pass another sample's speedup off as its own."""
+    from agent.progress import line_display
+
+    p = progress_of(tmp_path)
+    p.result("19_ReLU", 1, 2, EvalResult(status=Status.ok, correct=True, compiled=True, speedup=1.1))
+    p.result("23_Softmax", 0, 3, EvalResult(status=Status.incorrect, reason="wrong"))
+    console = Console(file=io.StringIO(), width=200)
+    with line_display(console)(p):
+        p.thread("19_ReLU", 1, "done", "model_done")
+        p.thread("23_Softmax", 0, "done", "model_done")
+    first, second = console.file.getvalue().splitlines()
+    assert "19_ReLU/1: done (model_done), 1 attempt(s), best 1.100x (problem 1.250x);" in first, first
+    assert "23_Softmax/0: done (model_done), 1 attempt(s), best -;" in second, second
