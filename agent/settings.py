@@ -13,6 +13,11 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 CONFIG_ENV = "HIPGEN_CONFIG"
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity mask where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="forbid", populate_by_name=True, env_prefix="HIPGEN_")
 
@@ -75,7 +80,7 @@ class Settings(BaseSettings):
         for a worker's imports unless threads ask faster than a spare imports (on 2 x H200, 8 x 2 with 12
         threads: mean wait 4.3 s with 3 spares started at the first evaluation, 1.7 s with 12 started with
         the run). Each costs about 0.6 GiB of host memory, and a core while it imports."""
-        return self.spares or max(1, min(self.threads(), len(os.sched_getaffinity(0))))
+        return self.spares or max(1, min(self.threads(), usable_cores()))
 
     def gpu_indices(self) -> list[int] | None:
         return [int(p) for p in self.gpus.split(",")] if self.gpus else None

@@ -1,11 +1,10 @@
 """Settings resolution, problem selection, and the one-line errors a user sees instead of tracebacks."""
-import os
 import subprocess
 
 import pytest
 
 from agent.dataset import load_problems, parse_range, resolve_problem
-from agent.settings import Settings
+from agent.settings import Settings, usable_cores
 from tests.conftest import AGENT, DATA, agent_env
 from tools.errors import DatasetError
 
@@ -40,7 +39,7 @@ def test_spares_setting_reaches_the_evaluator(monkeypatch, tmp_path):
 def test_a_run_keeps_one_spare_per_thread_at_most_one_per_core(monkeypatch, tmp_path):
     from agent.runner import make_evaluator
 
-    cores = len(os.sched_getaffinity(0))
+    cores = usable_cores()
     assert Settings(samples=1).spare_workers() == 1
     assert Settings(samples=3, concurrency=2).spare_workers() == min(2, cores)
     assert Settings(concurrency=cores + 7).spare_workers() == cores

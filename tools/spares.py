@@ -5,8 +5,9 @@ running on a GPU.
 
 Spares differ only in what their request cannot set: the device a lane uses, the build folder and the
 build target are set by the worker itself when the request comes (PER_REQUEST_ENV), so on a GPU one pool
-serves every lane, and a run can start its spares before the device probe has told it the arch. There an evaluation takes a spare and waits for it to be ready before it asks for a lane, so a
-GPU is never held while Python imports; taking one starts its replacement at once. On the cpu platform
+serves every lane, and a run can start its spares before the device probe has told it the arch. There
+an evaluation takes a spare and waits for it to be ready before it asks for a lane, so a GPU is never
+held while Python imports; taking one starts its replacement at once. On the cpu platform
 (whose CPU is being timed) the spare is taken inside the lane and replaced after the evaluation.
 A spare's process is a candidate's process once taken: same scrubbed environment, own session, killed
 with its group afterwards."""
