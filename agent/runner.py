@@ -90,6 +90,7 @@ def solve(s: Settings, display=None) -> dict:
     logs.configure(store.log_path)
     write_json(store.config_path, {"settings": s.public(), "platform": platform, "device": device,
                                    "lanes": [("default" if d is None else d) for d in lanes],
+                                   "spares": evaluator.spares.depth if evaluator.spares is not None else 0,
                                    "prices": ledger.prices.model_dump() if ledger.prices else None,
                                    "problems": [p.name for p in problems], "started_at": now_iso()})
     budget = Budget(target=s.target, max_attempts=s.max_attempts, max_turns=s.max_turns, max_tokens=s.max_tokens,

@@ -240,6 +240,8 @@ def report(out: Path) -> int:
     if not meta_path.is_file():
         raise UsageError(f"{meta_path} is missing: {out} was not made by this benchmark")
     meta = json.loads(meta_path.read_text())
+    config_path = out / "run_config.json"
+    kept = (json.loads(config_path.read_text()) if config_path.is_file() else {}).get("spares", "?")
     gpus, problems, samples = meta["gpus"], meta["problems"], int(meta["samples"])
     start, end = float(meta["start"]), float(meta["end"])
     wall = end - start
@@ -257,7 +259,7 @@ def report(out: Path) -> int:
     rows = [("device", device),
             ("gpus", f"{','.join(gpus)} ({len(gpus)} lane{'s' if len(gpus) != 1 else ''})"),
             ("problems x samples", f"{len(problems)} x {samples} (concurrency {meta.get('concurrency')}, "
-                                   f"spares {meta.get('spares') or 'default'})"),
+                                   f"spares {kept}{'' if meta.get('spares') else ' by default'})"),
             ("candidates evaluated", (f"{len(results)} result files; summary: {attempts} attempts, "
                                       f"success {totals.get('success', '?')}, partial {totals.get('partial', '?')}, "
                                       f"failed {totals.get('failed', '?')}")),
