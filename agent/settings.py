@@ -80,7 +80,7 @@ class Settings(BaseSettings):
         for a worker's imports unless threads ask faster than a spare imports (on 2 x H200, 8 x 2 with 12
         threads: mean wait 4.3 s with 3 spares started at the first evaluation, 1.7 s with 12 started with
         the run). Each costs about 0.6 GiB of host memory, and a core while it imports."""
-        return self.spares or max(1, min(self.threads(), usable_cores()))
+        return self.spares or min(self.threads(), usable_cores())
 
     def gpu_indices(self) -> list[int] | None:
         return [int(p) for p in self.gpus.split(",")] if self.gpus else None
