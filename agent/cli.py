@@ -176,7 +176,7 @@ def problems(
 ):
     """List the problems a solve with these flags would run."""
     from agent.dataset import load_problems
-    from agent.prompting import family_for
+    from graphs.prompting import family_for
 
     s = _settings(level=_level(level1, level2, level3, level4, None), dataset=dataset)
     for p in load_problems(s.dataset, s.level, range_, problem):

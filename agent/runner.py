@@ -15,17 +15,17 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from agent import logs
 from agent.dataset import load_problems
 from agent.ledger import Ledger, prices_for
-from agent.llm import load_chat_model, reasoning_text, usage_of
-from agent.llm_retry import RetryPolicy
+from graphs.llm import load_chat_model, reasoning_text, usage_of
+from graphs.llm_retry import RetryPolicy
 from agent.progress import Progress
-from agent.prompting import rules_text, system_prompt, task_prompt
+from graphs.prompting import rules_text, system_prompt, task_prompt
 from agent.report import build_reports, trace_stats
 from agent.settings import Settings
 from agent.store import RunStore, TraceWriter, now_iso, write_json
 from graphs.budget import Budget
 from graphs.kernel_graph import ThreadContext, build_graph
 from tools.errors import ConfigError
-from tools.evaluator import EvalConfig, Evaluator
+from tools.harness.evaluator import EvalConfig, Evaluator
 from tools.platforms import detect
 from tools.problem import Problem
 

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tools.results import EvalResult, Status
+from tools.harness.results import EvalResult, Status
 
 
 def write_atomic(path: Path, text: str) -> None:

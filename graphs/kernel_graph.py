@@ -9,8 +9,8 @@ from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from agent.llm import usage_of
-from agent.llm_retry import RetryPolicy, invoke_with_retry
+from graphs.llm import usage_of
+from graphs.llm_retry import RetryPolicy, invoke_with_retry
 from graphs.budget import Budget
 from graphs.state import KernelState
 from graphs.tool_schemas import tool_specs

@@ -6,7 +6,7 @@ import functools
 from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, Field, create_model
 
-from agent.prompting import tool_arg_description, tool_description
+from graphs.prompting import tool_arg_description, tool_description
 
 NAMES = ("read_reference", "write_kernel", "compile_kernel", "check_correctness", "profile_kernel")
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.build_notes import build_notes
+from tools.harness.build_notes import build_notes
 
 KERNELS = Path(__file__).parent / "kernels"
 GPU_FIXTURES = sorted((KERNELS / "cuda").rglob("*.py")) + sorted((KERNELS / "hip").rglob("*.py"))

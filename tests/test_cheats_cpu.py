@@ -16,7 +16,7 @@ from typing import NamedTuple
 import pytest
 
 from tests.conftest import KERNELS, problem
-from tools.results import Status
+from tools.harness.results import Status
 
 RELU = "KernelBench/level1/1_Small_ReLU.py"
 SCALE_SHIFT = "KernelBench/level1/2_Scale_Shift.py"
@@ -155,7 +155,7 @@ def test_cuda_corpus_static_verdicts_without_a_gpu():
     GPU run really exercises the runtime check."""
     from tests.test_cheats_gpu import CHEATS as GPU_CHEATS, HONEST as GPU_HONEST
     from tools.problem import DEFAULT_BANNED_OPS
-    from tools.static_check import check_source
+    from tools.harness.static_check import check_source
 
     for c in GPU_CHEATS:
         vs = check_source((KERNELS / c.fixture).read_text(), "cuda", DEFAULT_BANNED_OPS)

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import DATA, KERNELS
 from tests.test_cheats_cpu import Case, case
-from tools.results import Status
+from tools.harness.results import Status
 
 pytestmark = pytest.mark.gpu
 
@@ -63,7 +63,7 @@ def cuda_evaluator(cache_dir):
 
     if not torch.cuda.is_available():
         pytest.fail("-m gpu needs a CUDA GPU")
-    from tools.evaluator import EvalConfig, Evaluator
+    from tools.harness.evaluator import EvalConfig, Evaluator
     from tools.problem import Problem
 
     ev = Evaluator(EvalConfig(platform="cuda", cache_dir=cache_dir))

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from tools import compile_only
-from tools.compile_only import compile_cuda_only, find_nvcc, gencode, trim_errors
+from tools.harness import compile_only
+from tools.harness.compile_only import compile_cuda_only, find_nvcc, gencode, trim_errors
 from tools.errors import PlatformError
 
 try:

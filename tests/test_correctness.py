@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from tools.correctness import compare, modified_inputs, snapshot
+from tools.harness.correctness import compare, modified_inputs, snapshot
 
 
 def test_exact_match_passes():
@@ -63,7 +63,7 @@ def test_input_modification_detected():
 
 
 def test_chunked_statistics_match_a_single_pass_and_locate_late_errors():
-    from tools.correctness import _error_stats
+    from tools.harness.correctness import _error_stats
 
     torch.manual_seed(0)
     ref = torch.randn(1000)

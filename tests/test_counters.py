@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tools import ncu
-from tools.rocm_counters import merge_passes
+from tools.harness.profilers import ncu
+from tools.harness.profilers.rocm_counters import merge_passes
 
 DATA = Path(__file__).parent / "data"
 
@@ -83,8 +83,8 @@ def test_counters_on_the_cpu_platform_through_the_tool(cpu_evaluator):
 
 def test_a_profiler_wrapping_the_worker_writes_its_report_before_it_is_stopped(tmp_path):
     """ncu and rocprofv3 write their report when the worker exits; the sandbox must let them."""
-    from tools.protocol import WorkerRequest
-    from tools.sandbox import run_worker, scrubbed_env
+    from tools.harness.protocol import WorkerRequest
+    from tools.harness.sandbox import run_worker, scrubbed_env
 
     (tmp_path / "home").mkdir()
     report = tmp_path / "report.txt"

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.conftest import AGENT, DATA, KERNELS, agent_env
-from tools.results import Status
+from tools.harness.results import Status
 
 pytestmark = pytest.mark.gpu
 
@@ -29,7 +29,7 @@ def cuda_evaluator(cache_dir):
 
     if not torch.cuda.is_available():
         pytest.fail("-m gpu needs a CUDA GPU")
-    from tools.evaluator import EvalConfig, Evaluator
+    from tools.harness.evaluator import EvalConfig, Evaluator
 
     ev = Evaluator(EvalConfig(platform="cuda", cache_dir=cache_dir))
     from tools.problem import Problem
@@ -124,7 +124,7 @@ def test_two_gpus_are_two_lanes_that_work_at_once(cache_dir, tmp_path):
     a one-GPU machine, where it cannot be shown)."""
     import torch
 
-    from tools.evaluator import EvalConfig, Evaluator
+    from tools.harness.evaluator import EvalConfig, Evaluator
     from tools.problem import Problem
 
     if torch.cuda.device_count() < 2:

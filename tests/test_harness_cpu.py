@@ -4,7 +4,7 @@ agent's process down."""
 import pytest
 
 from tests.conftest import KERNELS, problem
-from tools.results import Status
+from tools.harness.results import Status
 
 GOOD = [
     ("KernelBench/level1/1_Small_ReLU.py", "cpu/good/relu.py"),
@@ -78,8 +78,8 @@ def test_same_source_is_judged_per_problem(cpu_evaluator):
 
 
 def test_time_below_the_speed_of_light_floor_is_rejected():
-    from tools.evaluator import judge_speed_of_light
-    from tools.results import EvalResult, ProfileInfo, Timing, TimingInfo
+    from tools.harness.evaluator import judge_speed_of_light
+    from tools.harness.results import EvalResult, ProfileInfo, Timing, TimingInfo
 
     def result(kernel_ms):
         t = lambda ms: Timing(median_ms=ms, min_ms=ms, max_ms=ms, q25_ms=ms, q75_ms=ms, trials=10)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tools import compile_only
-from tools.compile_only import compile_hip_only, find_hipcc, hip_hints
+from tools.harness import compile_only
+from tools.harness.compile_only import compile_hip_only, find_hipcc, hip_hints
 from tools.errors import PlatformError
 
 ROOT = Path(__file__).resolve().parent.parent

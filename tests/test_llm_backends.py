@@ -6,7 +6,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 
-from agent.llm import ReasoningChatOpenAI, load_chat_model, reasoning_text, usage_of
+from graphs.llm import ReasoningChatOpenAI, load_chat_model, reasoning_text, usage_of
 from tools.errors import BackendError
 
 try:

@@ -13,8 +13,8 @@ import openai
 import pytest
 from langchain_core.messages import HumanMessage
 
-from agent.llm import load_chat_model
-from agent.llm_retry import LLMUnavailable, RetryPolicy, invoke_with_retry
+from graphs.llm import load_chat_model
+from graphs.llm_retry import LLMUnavailable, RetryPolicy, invoke_with_retry
 from tests import scripted_solver
 from tests.conftest import AGENT, DATA, agent_env
 from tests.openai_stub import OpenAIStub

@@ -8,7 +8,7 @@ from rich.console import Console
 from agent.ledger import Ledger, prices_for
 from agent.progress import Progress, live_display, read_status, render
 from tests.conftest import AGENT, agent_env
-from tools.results import EvalResult, Status
+from tools.harness.results import EvalResult, Status
 
 
 def progress_of(out):

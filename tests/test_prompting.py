@@ -6,7 +6,7 @@ from importlib import resources
 
 import pytest
 
-from agent import prompting
+from graphs import prompting
 
 VARS = dict(arch="sm_90", device_name="NVIDIA H100 80GB HBM3", target_speedup=1.0, max_attempts=10)
 TOOLS = ("read_reference", "write_kernel", "compile_kernel", "check_correctness", "profile_kernel")
@@ -126,7 +126,7 @@ def test_the_one_shot_answer_follows_the_build_time_advice(platform):
     doubles every build."""
     import re
 
-    from tools.build_notes import build_notes
+    from tools.harness.build_notes import build_notes
 
     text = prompting.system_prompt(platform, "19_ReLU", **VARS)
     answers = [block for block in re.findall(r"```python\n(.*?)```", text, re.S) if "class ModelNew" in block]

@@ -3,7 +3,7 @@ from importlib import resources
 
 import pytest
 
-from agent import prompting
+from graphs import prompting
 
 VARS = dict(arch="gfx950", device_name="AMD Instinct MI355X", target_speedup=1.0, max_attempts=10)
 CUDA_VARS = dict(VARS, arch="sm_90", device_name="NVIDIA H100 80GB HBM3")

@@ -6,7 +6,7 @@ from tools.errors import PlatformError
 from tools.platforms import get_platform
 from tools.platforms import rocm
 from tools.platforms.rocm import RocmPlatform, hipkittens_env, normalise_rocm_arch, resolve_arch
-from tools.rocm_rules import RULE_NVCC_FLAG, RULE_OFFLOAD_ARCH, check_rocm_flags
+from tools.platforms.rocm_flags import RULE_NVCC_FLAG, RULE_OFFLOAD_ARCH, check_rocm_flags
 
 
 def no_device():

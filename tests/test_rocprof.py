@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from tools import rocprof
-from tools.results import KernelRecord, ProfileInfo
+from tools.harness.profilers import rocprof
+from tools.harness.results import KernelRecord, ProfileInfo
 
 DATA = Path(__file__).parent / "data" / "rocprof"
 SOFTMAX = "row_softmax_kernel(float const*, float*, long)"

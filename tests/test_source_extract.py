@@ -1,6 +1,6 @@
 import pytest
 
-from tools.source_extract import extract_sources, kernel_names_in
+from tools.harness.source_extract import extract_sources, kernel_names_in
 
 
 def test_module_constants_concatenation_and_lists():

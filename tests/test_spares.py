@@ -7,10 +7,10 @@ import textwrap
 import time
 
 from tests.conftest import DATA, KERNELS, problem
-from tools.protocol import WorkerRequest
-from tools.sandbox import run_worker, scrubbed_env
+from tools.harness.protocol import WorkerRequest
+from tools.harness.sandbox import run_worker, scrubbed_env
 from tools.platforms import get_platform
-from tools.spares import SparePool, spare_env, start_worker
+from tools.harness.spares import SparePool, spare_env, start_worker
 
 TIMEOUTS = {"setup": 120.0, "build": 120.0, "check": 60.0}
 CANDIDATE = textwrap.dedent('''
@@ -74,7 +74,7 @@ def test_a_spare_without_work_exits_when_its_stdin_closes(tmp_path):
 
 
 def test_an_evaluators_spares_go_when_it_does(cache_dir):
-    from tools.evaluator import EvalConfig, Evaluator
+    from tools.harness.evaluator import EvalConfig, Evaluator
 
     cfg = EvalConfig(platform="cpu", cache_dir=cache_dir, check_trials=2, time_budget_s=0.1, max_timing_trials=10)
     ev = Evaluator(cfg)
@@ -128,7 +128,7 @@ def test_a_gpu_evaluator_takes_a_lane_only_once_its_worker_is_ready(cache_dir, t
     """On a GPU the lane (the device) must not be held while a fresh worker imports torch. The cpu
     platform keeps its spares inside the lane (its CPU is what is timed), so the GPU behaviour is
     switched on here by hand to run it on a CPU machine."""
-    from tools.evaluator import EvalConfig, Evaluator
+    from tools.harness.evaluator import EvalConfig, Evaluator
 
     lanes = tmp_path / "lanes.jsonl"
     ev = Evaluator(EvalConfig(platform="cpu", cache_dir=cache_dir, check_trials=2, time_budget_s=0.1,
@@ -150,7 +150,7 @@ def test_a_gpu_evaluator_takes_a_lane_only_once_its_worker_is_ready(cache_dir, t
 def test_spares_started_with_the_evaluator_are_the_ones_its_first_evaluation_takes(cache_dir):
     """A run starts its spares before the device probe, so their imports are done by the first
     evaluation; that only helps if the evaluation's environment matches theirs."""
-    from tools.evaluator import EvalConfig, Evaluator
+    from tools.harness.evaluator import EvalConfig, Evaluator
 
     ev = Evaluator(EvalConfig(platform="cpu", cache_dir=cache_dir, check_trials=2, time_budget_s=0.1,
                               max_timing_trials=10, spares=1))
@@ -173,7 +173,7 @@ def test_the_build_target_is_set_per_request(tmp_path):
     """What lets spares start before the probe has told the arch: everything a platform's build_env sets
     is left out of a spare's environment and set by the worker from its request."""
     from tools.platforms.rocm import hipkittens_env
-    from tools.spares import PER_REQUEST_ENV
+    from tools.harness.spares import PER_REQUEST_ENV
 
     (tmp_path / "include").mkdir()
     for build in (get_platform("cuda").build_env("sm_90"), get_platform("rocm").build_env("gfx942"),
@@ -182,7 +182,7 @@ def test_the_build_target_is_set_per_request(tmp_path):
 
 
 def test_spares_kept_waiting_are_one_per_lane_and_one_more_unless_asked(cache_dir):
-    from tools.evaluator import EvalConfig, Evaluator
+    from tools.harness.evaluator import EvalConfig, Evaluator
 
     assert Evaluator(EvalConfig(platform="cpu", cache_dir=cache_dir)).spare_depth() == 2
     assert Evaluator(EvalConfig(platform="cpu", cache_dir=cache_dir, spares=5)).spare_depth() == 5
@@ -217,7 +217,7 @@ def test_a_spares_imports_leave_the_gpu_driver_alone(tmp_path):
         for name in ("is_available", "device_count", "_lazy_init"):
             real = getattr(torch.cuda, name)
             setattr(torch.cuda, name, lambda *a, _n=name, _r=real, **k: (asked.append(_n), _r(*a, **k))[1])
-        from tools.worker import preload
+        from tools.harness.worker import preload
         preload()
         print("ASKED", asked, torch.cuda.is_initialized())
     """)

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from tools.problem import DEFAULT_BANNED_OPS
-from tools.static_check import check_source, format_violations
+from tools.harness.static_check import check_source, format_violations
 
 STATIC = Path(__file__).parent / "kernels" / "static"
 

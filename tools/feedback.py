@@ -1,7 +1,7 @@
 """Tool results as the model reads them: the verdict first, then the details it can act on."""
 from __future__ import annotations
 
-from tools.results import EvalResult, Status
+from tools.harness.results import EvalResult, Status
 
 
 def _fmt_ms(x: float) -> str:

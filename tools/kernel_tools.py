@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from tools.evaluator import Evaluator, source_hash
+from tools.harness.evaluator import Evaluator, source_hash
 from tools.problem import Problem
-from tools.results import EvalResult, Status
-from tools.build_notes import build_notes
-from tools.static_check import check_source
+from tools.harness.results import EvalResult, Status
+from tools.harness.build_notes import build_notes
+from tools.harness.static_check import check_source
 from tools.feedback import status_text
 
 

@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     problem_file = args.problem.expanduser().resolve()
 
-    from tools.evaluator import EvalConfig, Evaluator
+    from tools.harness.evaluator import EvalConfig, Evaluator
     from tools.problem import Problem
 
     if args.cache_dir is not None:

@@ -12,7 +12,7 @@ def main():
     ap.add_argument("--gpus", default="0,1", help="device indices, e.g. 0,1")
     ap.add_argument("--cache", type=Path, default=None, help="build cache to reuse")
     args = ap.parse_args()
-    from tools.evaluator import EvalConfig, Evaluator
+    from tools.harness.evaluator import EvalConfig, Evaluator
     from tools.problem import Problem
 
     gpus = [int(g) for g in args.gpus.split(",")]

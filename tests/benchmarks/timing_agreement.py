@@ -21,7 +21,7 @@ ARCH = "9.0"
 
 
 def ours(cache: Path, kernel: str, problem: str):
-    from tools.evaluator import EvalConfig, Evaluator
+    from tools.harness.evaluator import EvalConfig, Evaluator
     from tools.problem import Problem
 
     r = Evaluator(EvalConfig(platform="cuda", cache_dir=cache, time_budget_s=2.0)).evaluate(
@@ -86,8 +86,8 @@ def main():
 
     cache = Path(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix="hipgen-agree-"))
     ARCH = "{}.{}".format(*torch.cuda.get_device_capability())
-    from tools.evaluator import build_hash
-    from tools.source_extract import extract_sources
+    from tools.harness.evaluator import build_hash
+    from tools.harness.source_extract import extract_sources
 
     rows = []
     for kernel, problem in CASES:

@@ -25,7 +25,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=6)
     args = ap.parse_args()
 
-    from tools.evaluator import EvalConfig, Evaluator
+    from tools.harness.evaluator import EvalConfig, Evaluator
     from tools.problem import Problem
 
     fixture = next(p["fixture"] for p in PROBLEMS if p["problem"] == args.problem)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from tools.results import KernelRecord
+from tools.harness.results import KernelRecord
 
 # ATen ops on the CPU that only allocate or re-view memory: they do none of the problem's work.
 _CPU_BOOKKEEPING = re.compile(r"^aten::(empty|empty_like|empty_strided|view|reshape|_reshape_alias|as_strided|"

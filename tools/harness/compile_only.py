@@ -18,7 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from tools.errors import PlatformError
-from tools.source_extract import extract_sources
+from tools.harness.source_extract import extract_sources
 
 KERNEL_FILE = "kernel.cu"
 ERRORS_LIMIT = 4000

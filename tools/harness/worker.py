@@ -1,7 +1,7 @@
 """The worker: runs in a fresh process per evaluation, loads the reference and the candidate, and runs
 the requested phases (build, check, profile, time), reporting each on the private channel.
 
-Started by tools.sandbox as `python -m tools.worker`, with the request on stdin. Everything here
+Started by tools.harness.sandbox as `python -m tools.harness.worker`, with the request on stdin. Everything here
 assumes the candidate is hostile: it gets its own input copies, poisoned memory, fresh seeds it
 cannot see, and the process ends with os._exit so no candidate hook runs after the verdict."""
 from __future__ import annotations
@@ -16,8 +16,8 @@ import traceback
 import types
 from contextlib import contextmanager
 
-from tools.protocol import WorkerRequest
-from tools.spares import READY
+from tools.harness.protocol import WorkerRequest
+from tools.harness.spares import READY
 
 
 class Channel:
@@ -153,8 +153,8 @@ class Worker:
         return {"ok": True, "seconds": seconds, "cached": cached}
 
     def check(self) -> dict:
-        from tools.correctness import compare, modified_inputs, snapshot, tolerance_for
-        from tools.speed_of_light import tensor_bytes
+        from tools.harness.correctness import compare, modified_inputs, snapshot, tolerance_for
+        from tools.harness.speed_of_light import tensor_bytes
 
         torch = self.torch
         self.steps = {}
@@ -213,7 +213,7 @@ class Worker:
     def _count_work(self, ref, inputs: list):
         """One reference call that also counts its FLOPs and minimal bytes (for the speed-of-light
         floor); returns its output."""
-        from tools.speed_of_light import count_flops, main_dtype, tensor_bytes
+        from tools.harness.speed_of_light import count_flops, main_dtype, tensor_bytes
 
         torch = self.torch
         if self.req.flops is not None:  # counted once per problem: a dispatch mode's first use costs seconds
@@ -226,7 +226,7 @@ class Worker:
         return out_r
 
     def _run_candidate(self, inputs: list, poison_bytes: int, byte: int = 0xFF, out_like=None):
-        from tools.speed_of_light import tensor_bytes
+        from tools.harness.speed_of_light import tensor_bytes
 
         likely = out_like if out_like is not None else inputs
         sizes = tuple(sorted({tensor_bytes(t) for t in (likely if isinstance(likely, (list, tuple)) else [likely])
@@ -242,9 +242,9 @@ class Worker:
         return out
 
     def profile(self) -> dict:
-        from tools.device_peaks import peaks_for
-        from tools.profiling import mark_own, run_profiled
-        from tools.speed_of_light import floor_ms
+        from tools.harness.device_peaks import peaks_for
+        from tools.harness.profilers.torch_profiler import mark_own, run_profiled
+        from tools.harness.speed_of_light import floor_ms
 
         torch = self.torch
         ref, cand = self.models()
@@ -310,8 +310,8 @@ class Worker:
                                f"device time was in your kernels; the rest went to {top}", profile=info)
 
     def time(self) -> dict:
-        from tools.correctness import compare
-        from tools.timing import interleaved, summarise
+        from tools.harness.correctness import compare
+        from tools.harness.timing import interleaved, summarise
 
         torch = self.torch
         ref, cand = self.models()
@@ -345,9 +345,9 @@ class Worker:
 
     def baseline(self) -> dict:
         """The reference alone: its time and its speed-of-light floor, for read_reference."""
-        from tools.device_peaks import peaks_for
-        from tools.speed_of_light import count_flops, floor_ms, main_dtype, tensor_bytes
-        from tools.timing import interleaved, summarise
+        from tools.harness.device_peaks import peaks_for
+        from tools.harness.speed_of_light import count_flops, floor_ms, main_dtype, tensor_bytes
+        from tools.harness.timing import interleaved, summarise
 
         torch = self.torch
         ref, _ = self.models()
@@ -407,11 +407,11 @@ def preload() -> None:
         import torch.utils.flop_counter  # noqa: F401
         # Not torch.utils.cpp_extension: importing it asks torch.cuda.is_available() (45 ms to leave).
 
-        import tools.correctness  # noqa: F401
-        import tools.device_peaks  # noqa: F401
+        import tools.harness.correctness  # noqa: F401
+        import tools.harness.device_peaks  # noqa: F401
         import tools.platforms  # noqa: F401
-        import tools.profiling  # noqa: F401
-        import tools.timing  # noqa: F401
+        import tools.harness.profilers.torch_profiler  # noqa: F401
+        import tools.harness.timing  # noqa: F401
     finally:
         if before is None:
             os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)

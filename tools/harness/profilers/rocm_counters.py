@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tools.rocprof import (COUNTER_PASSES, digest, digest_text, find_profiler, output_files,
+from tools.harness.profilers.rocprof import (COUNTER_PASSES, digest, digest_text, find_profiler, output_files,
                            parse_counter_collection, parse_kernel_trace, profiler_command)
 
 

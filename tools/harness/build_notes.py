@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from tools.source_extract import extract_sources, strip_comments
+from tools.harness.source_extract import extract_sources, strip_comments
 
 _EXTENSION_H_RE = re.compile(r"^\s*#\s*include\s*[<\"]torch/extension\.h[>\"]", re.M)
 _COMPILER = {"cuda": "nvcc", "rocm": "hipcc"}

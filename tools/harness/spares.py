@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-# Set per request by the worker itself (tools.worker.adopt), before it touches a device. The build
+# Set per request by the worker itself (tools.harness.worker.adopt), before it touches a device. The build
 # target (the platforms' build_env) is read by torch's cpp_extension and the compilers only when a build
 # runs, so it takes effect when set then.
 PER_REQUEST_ENV = ("TORCH_EXTENSIONS_DIR", "CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES",
@@ -89,7 +89,7 @@ def start_worker(env: dict[str, str], cwd: Path, log_path: Path, prefix: list[st
     r_fd, w_fd = os.pipe()
     argv = ["--spare", str(w_fd)] if spare else []
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen([*(prefix or []), sys.executable, "-m", "tools.worker", *argv],
+        proc = subprocess.Popen([*(prefix or []), sys.executable, "-m", "tools.harness.worker", *argv],
                                 stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
                                 pass_fds=(w_fd,), start_new_session=True)
     os.close(w_fd)

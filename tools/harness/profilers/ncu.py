@@ -46,7 +46,7 @@ def find_ncu() -> str | None:
 
 
 def ncu_command(exe: str, log_file: Path, kernel_names: list[str], launches: int = 3) -> list[str]:
-    """The prefix to put before `python -m tools.worker`: profile the first `launches` launches of the
+    """The prefix to put before `python -m tools.harness.worker`: profile the first `launches` launches of the
     candidate's own kernels (by name) in the worker and its children, base units, raw CSV."""
     cmd = [exe, "--csv", "--page", "raw", "--print-units", "base", "--target-processes", "all",
            "--launch-count", str(launches), "--log-file", str(log_file)]

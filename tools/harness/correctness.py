@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from tools.results import TrialCheck
+from tools.harness.results import TrialCheck
 
 # (atol, rtol); the relative L2 bound equals atol. Per dtype, so lowered precision cannot hide.
 TOLERANCES: dict[torch.dtype, tuple[float, float]] = {

@@ -20,8 +20,8 @@ from typing import Iterable
 
 from pydantic import BaseModel, Field
 
-from tools.profiling import kernel_base_name
-from tools.results import KernelRecord, ProfileInfo
+from tools.harness.profilers.torch_profiler import kernel_base_name
+from tools.harness.results import KernelRecord, ProfileInfo
 
 # Counters worth asking for, grouped so that each group is one `--pmc` pass on gfx942/gfx950 by their
 # definitions (derived counters can expand to several hardware counters: check with

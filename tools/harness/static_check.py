@@ -9,8 +9,8 @@ from __future__ import annotations
 import ast
 
 from tools.problem import DEFAULT_BANNED_OPS
-from tools.results import Violation
-from tools.source_extract import extract_sources, load_calls, strip_comments
+from tools.harness.results import Violation
+from tools.harness.source_extract import extract_sources, load_calls, strip_comments
 
 GPU_PLATFORMS = ("cuda", "rocm")
 
@@ -535,7 +535,7 @@ def check_source(source: str, platform: str, banned_ops: list[str] | None = None
     banned = _Banned(DEFAULT_BANNED_OPS if banned_ops is None else banned_ops)
     violations = _Checker(tree, source, platform, banned).run()
     if platform == "rocm":
-        from tools.rocm_rules import check_rocm_flags
+        from tools.platforms.rocm_flags import check_rocm_flags
 
         violations = sorted(violations + check_rocm_flags(source), key=lambda v: v.line)
     return violations

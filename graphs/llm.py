@@ -37,7 +37,7 @@ KEY_ENV = {
 }
 
 # Clients known to take `timeout` and `max_retries`; others (ollama, bedrock, ...) may reject them.
-# They get max_retries=0: agent.llm_retry retries instead, so backoff does not stack and a Retry-After
+# They get max_retries=0: graphs.llm_retry retries instead, so backoff does not stack and a Retry-After
 # longer than the client's own ceiling (openai's: 60 s) is still honoured.
 _TAKES_RETRY_ARGS = {
     "anthropic", "deepseek", "azure_openai", "groq", "mistralai", "xai", "openrouter",
@@ -94,7 +94,7 @@ def load_chat_model(
 ) -> BaseChatModel:
     """Build the chat model named by `provider:model` or `module.path:factory`.
 
-    The client itself never retries: agent.llm_retry.invoke_with_retry does, with the graph's
+    The client itself never retries: graphs.llm_retry.invoke_with_retry does, with the graph's
     RetryPolicy (ThreadContext.retry)."""
     head, sep, tail = spec.partition(":")
     if not sep or not head or not tail:

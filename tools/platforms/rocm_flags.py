@@ -7,8 +7,8 @@ from __future__ import annotations
 import ast
 import re
 
-from tools.results import Violation
-from tools.source_extract import _UNKNOWN, _Env, load_calls
+from tools.harness.results import Violation
+from tools.harness.source_extract import _UNKNOWN, _Env, load_calls
 
 FLAG_KEYWORDS = ("extra_cuda_cflags",)
 RULE_NVCC_FLAG = "rocm-nvcc-flag"

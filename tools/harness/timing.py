@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from tools.results import Timing
+from tools.harness.results import Timing
 
 
 def summarise(samples: list[float]) -> Timing:
@@ -45,7 +45,7 @@ def interleaved(platform, ref: Callable, cand: Callable, make_inputs: Callable[[
     Two passes. The guard times single calls against a device-wide sync, which exposes work left on
     other streams; the timed pass queues batches of calls with fresh inputs each and reads device
     time per call, as do_bench does, so host launch gaps and idle clocks stay out of the figure."""
-    from tools.speed_of_light import tensor_bytes
+    from tools.harness.speed_of_light import tensor_bytes
 
     flush = platform.make_flush()
     run = TimingRun()

@@ -22,12 +22,12 @@ from pydantic import BaseModel, Field
 from tools.errors import PlatformError
 from tools.platforms import get_platform
 from tools.problem import Problem
-from tools.protocol import WorkerRequest
-from tools.results import BuildInfo, CheckInfo, EvalResult, ProfileInfo, Status, TimingInfo
-from tools.sandbox import WorkerOutcome, describe_exit, run_worker, scrubbed_env
-from tools.spares import SparePool, Started, discard
-from tools.source_extract import extract_sources
-from tools.static_check import check_source
+from tools.harness.protocol import WorkerRequest
+from tools.harness.results import BuildInfo, CheckInfo, EvalResult, ProfileInfo, Status, TimingInfo
+from tools.harness.sandbox import WorkerOutcome, describe_exit, run_worker, scrubbed_env
+from tools.harness.spares import SparePool, Started, discard
+from tools.harness.source_extract import extract_sources
+from tools.harness.static_check import check_source
 
 UPTO = {"build": ["build"], "check": ["build", "check"], "profile": ["build", "check", "profile", "time"]}
 
@@ -157,7 +157,7 @@ class Evaluator:
         if self._device is None:
             env = scrubbed_env(self.platform.build_env(self.config.arch), self.cache_dir)
             first = self.config.devices[0] if self.config.devices else 0
-            proc = subprocess.run([sys.executable, "-m", "tools.worker", "--probe", self.platform.name, str(first)],
+            proc = subprocess.run([sys.executable, "-m", "tools.harness.worker", "--probe", self.platform.name, str(first)],
                                   env=env, cwd=self.cache_dir, capture_output=True, text=True, timeout=180)
             if proc.returncode != 0:
                 count = self._count_hint(proc.stderr)
@@ -370,8 +370,8 @@ class Evaluator:
     def counters(self, problem: Problem, source: str) -> tuple[str, dict]:
         """The vendor profiler's counters for the candidate's own kernels (ncu on NVIDIA, rocprofv3 on
         AMD), over a few calls of the candidate alone. (text for the model, data for the record)"""
-        from tools.rocm_counters import rocm_counters
-        from tools.ncu import cuda_counters
+        from tools.harness.profilers.rocm_counters import rocm_counters
+        from tools.harness.profilers.ncu import cuda_counters
 
         if self.platform.name == "cpu":
             return "counters: there are no hardware counters on the cpu platform.", {}
@@ -396,7 +396,7 @@ class Evaluator:
         """Per-kernel registers, LDS, scratch and counters from rocprofv3 (or legacy rocprof), when
         installed. The run repeats the profile phase under the profiler; torch.profiler's view stays
         if the profiler leaves nothing to read."""
-        from tools.rocprof import digest_run, digest_text, find_profiler, profiler_command
+        from tools.harness.profilers.rocprof import digest_run, digest_text, find_profiler, profiler_command
 
         profiler = find_profiler()
         if profiler is None:

@@ -12,12 +12,12 @@ from datetime import timezone
 from typing import Any
 
 import openai
+import structlog
 from pydantic import BaseModel, Field
 
-from agent import logs
 from tools.errors import BackendError
 
-log = logs.get("llm")
+log = structlog.get_logger("llm")
 
 RETRY_STATUS = frozenset({408, 409, 429})
 _TRANSIENT = (openai.APIConnectionError, ConnectionError, TimeoutError)

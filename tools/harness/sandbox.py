@@ -12,8 +12,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from tools.protocol import WorkerRequest
-from tools.spares import SparePool, Started, discard, request_env, start_worker
+from tools.harness.protocol import WorkerRequest
+from tools.harness.spares import SparePool, Started, discard, request_env, start_worker
 
 # Only what a compiler and the GPU runtime need. Keys, tokens and credentials never reach a candidate.
 _PASS_ENV = {"PATH", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TZ", "CUDA_HOME", "CUDA_PATH", "ROCM_HOME", "ROCM_PATH",

@@ -1,0 +1,1 @@
+"""The evaluation harness: everything between a candidate's source and its verdict."""
