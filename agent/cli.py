@@ -11,6 +11,9 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from tools.errors import UserError
+from tools.platforms import names as platform_names
+
+PLATFORMS = ", ".join(platform_names())
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="HipGenerator: an LLM agent that writes fast, correct HIP and CUDA kernels for KernelBench problems.")
@@ -25,10 +28,17 @@ def _level(level1: bool, level2: bool, level3: bool, level4: bool, level: Option
     return picked[0] if picked else level
 
 
-def _settings(**flags):
-    from agent.settings import Settings
+def _settings(assign: list[str] | None = None, **flags):
+    """Settings from the flags given (None: not given), after any `--set NAME=VALUE`s, which flags beat."""
+    from agent.settings import Settings, assignments
 
-    return Settings(**{k: v for k, v in flags.items() if v is not None})
+    given = assignments(assign or [])
+    given.update({k: v for k, v in flags.items() if v is not None})
+    return Settings(**given)
+
+
+SET_OPT = typer.Option(None, "--set", metavar="NAME=VALUE",
+                       help="any setting by name, e.g. --set max_tokens=500000 (repeatable; see README)")
 
 
 LEVEL_OPTS = dict(
@@ -51,7 +61,7 @@ def solve(
     samples: Optional[int] = typer.Option(None, "--samples", help="independent threads per problem (default $NUM_SAMPLES or 3)"),
     max_attempts: Optional[int] = typer.Option(None, "--max-attempts", help="distinct kernels evaluated per thread (default $MAX_ATTEMPTS or 3)"),
     target: Optional[float] = typer.Option(None, "--target", help="speedup that ends a thread as a success (default 1.0)"),
-    platform: Optional[str] = typer.Option(None, "--platform", help="rocm, cuda or cpu (default: detected from torch)"),
+    platform: Optional[str] = typer.Option(None, "--platform", help=f"{PLATFORMS} (default: detected from torch)"),
     arch: Optional[str] = typer.Option(None, "--arch", help="gfx950, gfx942, sm_90a... (default: the device's)"),
     out: Optional[Path] = typer.Option(None, "--out", help="results folder (default: results)"),
     resume: bool = typer.Option(False, "--resume", help="continue the run in --out where it stopped"),
@@ -63,16 +73,18 @@ def solve(
     price_input: Optional[float] = typer.Option(None, "--price-input", help="USD per million input tokens (default: agent/prices.json)"),
     price_output: Optional[float] = typer.Option(None, "--price-output", help="USD per million output tokens"),
     no_progress: bool = typer.Option(False, "--no-progress", help="no live display, one line per finished thread"),
+    assign: Optional[list[str]] = SET_OPT,
     level: Optional[int] = typer.Option(None, "--level", hidden=True),
 ):
     """Run the agent on KernelBench problems; results, kernels and traces land in --out."""
+    flags = dict(locals())  # the options are named as the settings they set, but for those fixed below
+    for name in ("level1", "level2", "level3", "level4", "range_", "no_progress", "assign"):
+        flags.pop(name)
+    flags.update(level=_level(level1, level2, level3, level4, level), range=range_, resume=resume or None,
+                 progress=False if no_progress else None)
+    s = _settings(assign, **flags)
     from agent.runner import solve as run_solve
 
-    s = _settings(level=_level(level1, level2, level3, level4, level), range=range_, problem=problem, dataset=dataset,
-                  model=model, base_url=base_url, samples=samples, max_attempts=max_attempts, target=target,
-                  platform=platform, arch=arch, out=out, resume=resume or None, concurrency=concurrency,
-                  max_turns=max_turns, gpus=gpus, max_run_tokens=max_run_tokens, max_cost=max_cost,
-                  price_input=price_input, price_output=price_output, progress=False if no_progress else None)
     summary = run_solve(s, display=_display(s.progress))
     t = summary["totals"]
     cost = f"; cost ${summary['cost_usd']:.2f}" if summary.get("cost_usd") is not None else ""
@@ -92,23 +104,25 @@ def eval_(
     kernel: Path = typer.Argument(..., help="a ModelNew Python file"),
     problem: str = typer.Option(..., "--problem", help="problem file, or LEVEL/ID such as 1/19"),
     dataset: Optional[Path] = typer.Option(None, "--dataset", help="KernelBench checkout for LEVEL/ID"),
-    platform: Optional[str] = typer.Option(None, "--platform", help="rocm, cuda or cpu"),
+    platform: Optional[str] = typer.Option(None, "--platform", help=PLATFORMS),
     arch: Optional[str] = typer.Option(None, "--arch"),
     upto: str = typer.Option("profile", "--upto", help="build, check or profile (times too)"),
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
     counters: bool = typer.Option(False, "--counters", help="add the vendor profiler's counters (ncu, rocprofv3) for a correct kernel"),
+    assign: Optional[list[str]] = SET_OPT,
 ):
     """Evaluate one kernel file with the same harness, no LLM. Exit 0 when correct, 1 when not."""
     from agent.dataset import resolve_problem
     from agent.runner import make_evaluator
     from tools.feedback import status_text
+    from tools.harness.protocol import UPTO
     from tools.platforms import detect
 
-    if upto not in ("build", "check", "profile"):
-        raise UserError(f"Bad --upto '{upto}': use build, check or profile.")
+    if upto not in UPTO:
+        raise UserError(f"Bad --upto '{upto}': use {', '.join(UPTO)}.")
     if not kernel.is_file():
         raise UserError(f"Kernel file {kernel} does not exist.")
-    s = _settings(dataset=dataset, platform=platform, arch=arch)
+    s = _settings(assign, dataset=dataset, platform=platform, arch=arch)
     prob = resolve_problem(problem, s.dataset)
     plat = s.platform or detect()
     evaluator = make_evaluator(s, plat)

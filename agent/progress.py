@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agent.store import write_json
+from tools.harness.results import score
 
 STATUS_FILE = "status.json"
 
@@ -55,8 +56,8 @@ class Progress:
             self.evals[(problem, n)] = (sample, verdict)
             self.threads[f"{problem}/{sample}"]["attempts"] = sum(
                 1 for (p, _), (s, _) in self.evals.items() if p == problem and s == sample)
-            if result.correct and result.speedup:
-                self._better(f"{problem}/{sample}", problem, result.speedup)
+            if score(result):
+                self._better(f"{problem}/{sample}", problem, score(result))
         self.save()
 
     def _better(self, key: str, problem: str, speedup: float) -> None:
@@ -79,8 +80,8 @@ class Progress:
                 key = f"{problem}/{sample}"
                 if key in self.threads:
                     self.threads[key]["attempts"] += 1
-                if r.get("correct") and r.get("speedup"):
-                    self._better(key, problem, float(r["speedup"]))
+                if score(r):
+                    self._better(key, problem, score(r))
 
     def finish(self) -> None:
         self.state = "finished"

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from agent.store import read_results, status_of, write_atomic, write_json
+from tools.harness.results import best_of
 
 FAST_P = (0.0, 0.5, 0.8, 1.0, 1.5, 2.0)
 
@@ -56,7 +57,7 @@ def _cost(tokens: dict, prices: dict | None) -> float | None:
 def problem_report(problem_dir: Path, target: float) -> dict:
     results = read_results(problem_dir)
     correct = [r for r in results if r.get("correct")]
-    best = max(correct, key=lambda r: r.get("speedup") or 0.0) if correct else None
+    best = best_of(results)
     stats = trace_stats(problem_dir)
     return {
         "problem": problem_dir.name,

@@ -15,19 +15,20 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from agent import logs
 from agent.dataset import load_problems
 from agent.ledger import Ledger, prices_for
-from graphs.llm import load_chat_model, reasoning_text, usage_of
-from graphs.llm_retry import RetryPolicy
 from agent.progress import Progress
-from graphs.prompting import rules_text, system_prompt, task_prompt
 from agent.report import build_reports, trace_stats
 from agent.settings import Settings
 from agent.store import RunStore, TraceWriter, now_iso, write_json
 from graphs.budget import Budget
 from graphs.kernel_graph import ThreadContext, build_graph
+from graphs.llm import LLMConfig, reasoning_text, usage_of
+from graphs.prompting import rules_text, system_prompt, task_prompt
+from graphs.state import KernelState, checkpointer
 from tools.errors import ConfigError
-from tools.harness.evaluator import EvalConfig, Evaluator
+from tools.harness.evaluator import Evaluator
 from tools.platforms import detect
 from tools.problem import Problem
+from tools.registry import Workbench
 
 log = logs.get("runner")
 
@@ -45,15 +46,8 @@ class Run:
     progress: Progress
 
 
-def make_llm(s: Settings) -> BaseChatModel:
-    return load_chat_model(s.model, base_url=s.base_url, api_key=s.api_key.get_secret_value() if s.api_key else None,
-                           temperature=s.temperature, timeout=s.llm_timeout, streaming=s.streaming)
-
-
 def make_evaluator(s: Settings, platform: str, lane_log=None) -> Evaluator:
-    return Evaluator(EvalConfig(platform=platform, arch=s.resolved_arch(platform), cache_dir=s.cache_dir,
-                                check_trials=s.check_trials, time_budget_s=s.time_budget_s,
-                                devices=s.gpu_indices(), lane_log=lane_log, spares=s.spare_workers()))
+    return Evaluator(s.eval_config().model_copy(update={"platform": platform}), lane_log=lane_log)
 
 
 def make_ledger(s: Settings) -> Ledger:
@@ -77,12 +71,12 @@ def solve(s: Settings, display=None) -> dict:
     if s.resume and not config_path.exists():
         raise ConfigError(f"Nothing to resume in {s.out}: run without --resume to start a new run there.")
     ledger = make_ledger(s)
-    llm = make_llm(s)
+    llm = s.section(LLMConfig).chat_model()
     evaluator = make_evaluator(s, platform, lane_log=s.out / "lanes.jsonl")
     try:
         evaluator.start_spares()  # their imports overlap the probe and the model's first turn
         device = evaluator.device_info()
-        lanes = evaluator.lanes()
+        lanes = evaluator.lane_devices()
     except BaseException:
         evaluator.close()
         raise
@@ -93,18 +87,16 @@ def solve(s: Settings, display=None) -> dict:
                                    "spares": evaluator.spares.depth if evaluator.spares is not None else 0,
                                    "prices": ledger.prices.model_dump() if ledger.prices else None,
                                    "problems": [p.name for p in problems], "started_at": now_iso()})
-    budget = Budget(target=s.target, max_attempts=s.max_attempts, max_turns=s.max_turns, max_tokens=s.max_tokens,
-                    max_seconds=s.max_seconds)
+    budget = s.section(Budget)
     structlog.contextvars.bind_contextvars(run=str(s.out))
     log.info("run_start", platform=platform, device=device.get("device_name"), problems=len(problems),
              samples=s.samples, model=s.model, lanes=len(lanes))
     jobs = [(p, i) for p in problems for i in range(s.samples)]
-    progress = Progress(s.out, [(p.name, i) for p, i in jobs], ledger, evaluator.lane_busy_s)
+    progress = Progress(s.out, [(p.name, i) for p, i in jobs], ledger, evaluator.lanes.busy_s)
     progress.seed(store.out)
     conn = sqlite3.connect(store.checkpoint_path, check_same_thread=False)
     try:
-        saver = SqliteSaver(conn)
-        run = Run(s, platform, store, evaluator, llm, budget, build_graph(saver), ledger, progress)
+        run = Run(s, platform, store, evaluator, llm, budget, build_graph(checkpointer(conn)), ledger, progress)
         with (display(progress) if display else _nothing()), \
                 ThreadPoolExecutor(max_workers=s.threads()) as pool:
             list(pool.map(lambda job: run_thread(run, *job), jobs))
@@ -147,27 +139,16 @@ def _run_thread(run: Run, problem: Problem, sample: int) -> str | None:
     spent = run.ledger.exhausted()
     if spent:
         return _stop_for_limit(trace, spent, "thread_not_started")
-    dev = run.evaluator.device_info()
-    wb_rules = rules_text(problem.banned_ops)
-    from tools.kernel_tools import Workbench
-
     wb = Workbench(problem=problem, evaluator=run.evaluator, max_attempts=run.budget.max_attempts,
-                   target=run.budget.target, rules=wb_rules,
+                   target=run.budget.target, rules=rules_text(problem.banned_ops),
                    record=lambda source, result: _record(run, pstore, sample, source, result))
-    ctx = ThreadContext(llm=run.llm, workbench=wb, budget=run.budget,
-                        retry=RetryPolicy(retries=run.settings.llm_retries, patience_s=run.settings.llm_patience_s))
+    ctx = ThreadContext(llm=run.llm, workbench=wb, budget=run.budget, retry=run.settings.section(LLMConfig).retry_policy())
     if existing:
         inputs = None
         trace.append({"type": "resume", "node": "runner"})
     else:
-        system = system_prompt(run.platform, problem.name, hipkittens=getattr(run.evaluator.platform, "hipkittens", False),
-                               arch=dev.get("arch", ""), device_name=dev.get("device_name", ""),
-                               target_speedup=f"{run.budget.target:g}", max_attempts=run.budget.max_attempts)
-        messages = [SystemMessage(system), HumanMessage(task_prompt(problem.name, problem.level, sample))]
-        inputs = {"messages": messages, "problem": problem.name, "sample": sample, "evaluated": [], "best": None,
-                  "candidate": None, "candidate_hash": None, "candidate_final": True, "turns": 0, "tokens": 0,
-                  "started_at": time.time(), "ended": None}
-        for m in messages:
+        inputs = _first_state(run, problem, sample)
+        for m in inputs.messages:
             _trace_message(trace, "input", m)
     log.info("thread_start", resumed=bool(existing))
     ended = None
@@ -190,11 +171,21 @@ def _run_thread(run: Run, problem: Problem, sample: int) -> str | None:
         log.error("thread_failed", error=f"{type(e).__name__}: {e}")
         trace.append({"type": "error", "node": "runner", "error": f"{type(e).__name__}: {str(e)[:2000]}"})
         return None
-    final = run.graph.get_state(config).values
-    trace.append({"type": "end", "node": "judge", "reason": ended, "attempts": len(final.get("evaluated", [])),
-                  "best": final.get("best"), "turns": final.get("turns"), "tokens": final.get("tokens")})
-    log.info("thread_end", reason=ended, best=final.get("best"))
+    final = KernelState.model_validate(run.graph.get_state(config).values)
+    best = final.best.model_dump() if final.best else None
+    trace.append({"type": "end", "node": "judge", "reason": ended, "attempts": len(final.evaluated),
+                  "best": best, "turns": final.turns, "tokens": final.tokens})
+    log.info("thread_end", reason=ended, best=best)
     return ended
+
+
+def _first_state(run: Run, problem: Problem, sample: int) -> KernelState:
+    dev = run.evaluator.device_info()
+    system = system_prompt(run.platform, problem.name, variant=run.evaluator.platform.prompt_variant,
+                           arch=dev.get("arch", ""), device_name=dev.get("device_name", ""),
+                           target_speedup=f"{run.budget.target:g}", max_attempts=run.budget.max_attempts)
+    messages = [SystemMessage(system), HumanMessage(task_prompt(problem.name, problem.level, sample))]
+    return KernelState(messages=messages, problem=problem.name, sample=sample, started_at=time.time())
 
 
 def _stop_for_limit(trace: TraceWriter, spent: str, event: str) -> str:

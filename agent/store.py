@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tools.harness.results import EvalResult, Status
+from tools.harness.results import EvalResult, Status, improves
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -82,10 +82,7 @@ class ProblemStore:
             return n
 
     def _consider_best(self, data: dict) -> bool:
-        if not data.get("correct"):
-            return False
-        score = data.get("speedup") or 0.0
-        if self._best is None or score > (self._best.get("speedup") or 0.0):
+        if improves(data, self._best):
             self._best = data
             return True
         return False

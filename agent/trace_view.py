@@ -17,6 +17,7 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from tools.errors import UserError
+from tools.registry import code_args
 
 SYSTEM_LINES = 6
 REASONING_LINES = 40
@@ -238,16 +239,15 @@ def _render_tool_call(console: Console, tc: dict, full: bool, invalid: bool = Fa
     console.print(head)
     if invalid and tc.get("error"):
         _body(console, f"error: {tc['error']}", RESULT_LINES, full, style="red", indent=5)
-    source = args.get("source") if name == "write_kernel" else None
+    code = {k: v for k, v in args.items() if k in code_args(name) and isinstance(v, str)}
     for key, value in args.items():
-        if key == "source" and isinstance(source, str):
-            continue
-        shown = value if isinstance(value, str) else json.dumps(value, default=str)
-        _body(console, f"{key} = {shown}", RESULT_LINES, full, indent=5)
-    if isinstance(source, str):
-        code, note = _clip(source.rstrip("\n"), SOURCE_LINES, full)
-        console.print(Text(f"     source ({len(source.splitlines())} lines):", style="dim"))
-        highlighted = Syntax(code, "python", theme="ansi_dark", background_color="default").highlight(code)
+        if key not in code:
+            shown = value if isinstance(value, str) else json.dumps(value, default=str)
+            _body(console, f"{key} = {shown}", RESULT_LINES, full, indent=5)
+    for key, source in code.items():
+        shown, note = _clip(source.rstrip("\n"), SOURCE_LINES, full)
+        console.print(Text(f"     {key} ({len(source.splitlines())} lines):", style="dim"))
+        highlighted = Syntax(shown, "python", theme="ansi_dark", background_color="default").highlight(shown)
         highlighted.rstrip()
         console.print(Text("\n").join(Text("     ") + line for line in highlighted.split("\n")))
         if note:

@@ -3,28 +3,31 @@ from __future__ import annotations
 
 import time
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Budget(BaseModel):
-    target: float = 1.0
-    max_attempts: int = 3
-    max_turns: int = 40
-    max_tokens: int = 2_000_000
-    max_seconds: float = 3 * 3600.0
+    model_config = ConfigDict(populate_by_name=True)
 
-    def verdict(self, state: dict, model_done: bool) -> str | None:
-        best = state.get("best")
-        if best and best.get("speedup", 0.0) >= self.target:
+    target: float = Field(1.0, gt=0, description="speedup that ends a thread as a success")
+    max_attempts: int = Field(3, ge=1, validation_alias="MAX_ATTEMPTS",
+                              description="distinct kernels evaluated per thread")
+    max_turns: int = Field(40, ge=1, description="LLM turns per thread")
+    max_tokens: int = Field(2_000_000, ge=1, description="tokens per thread")
+    max_seconds: float = Field(3 * 3600.0, gt=0, description="wall time per thread")
+
+    def verdict(self, state, model_done: bool) -> str | None:
+        """Why the thread ends now, or None. `state` is the thread's KernelState."""
+        if state.best is not None and (state.best.speedup or 0.0) >= self.target:
             return "target_reached"
-        if len(state.get("evaluated", [])) >= self.max_attempts and state.get("candidate_final", True):
+        if len(state.evaluated) >= self.max_attempts and state.candidate_final:
             return "attempts_spent"
         if model_done:
             return "model_done"
-        if state.get("turns", 0) >= self.max_turns:
+        if state.turns >= self.max_turns:
             return "turn_limit"
-        if state.get("tokens", 0) >= self.max_tokens:
+        if state.tokens >= self.max_tokens:
             return "token_limit"
-        if time.time() - state.get("started_at", time.time()) >= self.max_seconds:
+        if time.time() - state.started_at >= self.max_seconds:
             return "time_limit"
         return None

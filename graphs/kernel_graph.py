@@ -1,26 +1,24 @@
-"""model (LLM with the five tools bound) -> tools (run in order) -> judge -> model or END."""
+"""model (LLM with the tools bound) -> tools (run in order) -> judge -> model or END."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
+from graphs.budget import Budget
 from graphs.llm import usage_of
 from graphs.llm_retry import RetryPolicy, invoke_with_retry
-from graphs.budget import Budget
 from graphs.state import KernelState
-from graphs.tool_schemas import tool_specs
-from tools.kernel_tools import TOOLS, Reply, Workbench
+from tools import registry
 
 
 @dataclass
 class ThreadContext:
     llm: BaseChatModel
-    workbench: Workbench
+    workbench: registry.Workbench
     budget: Budget
     retry: RetryPolicy | None = None  # None: a failed LLM request fails the thread at once
 
@@ -28,29 +26,28 @@ class ThreadContext:
 def _bound(ctx: ThreadContext):
     # parallel_tool_calls=False where the backend knows it: write-then-compile must run in order anyway.
     try:
-        return ctx.llm.bind_tools(tool_specs(), parallel_tool_calls=False)
+        return ctx.llm.bind_tools(registry.tool_schemas(), parallel_tool_calls=False)
     except TypeError:
-        return ctx.llm.bind_tools(tool_specs())
+        return ctx.llm.bind_tools(registry.tool_schemas())
 
 
 def model_node(state: KernelState, runtime: Runtime[ThreadContext]) -> dict:
     ctx = runtime.context
-    ai = invoke_with_retry(_bound(ctx), state["messages"], ctx.retry or RetryPolicy(retries=0, patience_s=0))
-    return {"messages": [ai], "turns": state.get("turns", 0) + 1,
-            "tokens": state.get("tokens", 0) + usage_of(ai)["total_tokens"]}
+    ai = invoke_with_retry(_bound(ctx), state.messages, ctx.retry or RetryPolicy(retries=0, patience_s=0))
+    return {"messages": [ai], "turns": state.turns + 1, "tokens": state.tokens + usage_of(ai)["total_tokens"]}
 
 
 def tools_node(state: KernelState, runtime: Runtime[ThreadContext]) -> dict:
     """Tool calls run one after another, each seeing the state the previous one left."""
-    ai: AIMessage = state["messages"][-1]
-    view: dict[str, Any] = dict(state)
-    updates: dict[str, Any] = {}
+    ai: AIMessage = state.messages[-1]
+    view = state
+    updates: dict = {}
     out = []
-    for call in ai.tool_calls:
-        reply = _run_tool(runtime.context.workbench, view, call["name"], call.get("args") or {})
-        view.update(reply.updates)
+    for tc in ai.tool_calls:
+        reply = registry.call(runtime.context.workbench, view, tc["name"], tc.get("args") or {})
+        view = view.model_copy(update=reply.updates)
         updates.update(reply.updates)
-        out.append(ToolMessage(content=reply.text, tool_call_id=call["id"], name=call["name"], artifact=reply.artifact,
+        out.append(ToolMessage(content=reply.text, tool_call_id=tc["id"], name=tc["name"], artifact=reply.artifact,
                                status="error" if reply.text.startswith("ERROR") else "success"))
     for bad in ai.invalid_tool_calls:
         out.append(ToolMessage(content=f"ERROR: the call to {bad.get('name')} could not be parsed "
@@ -60,34 +57,20 @@ def tools_node(state: KernelState, runtime: Runtime[ThreadContext]) -> dict:
     return updates | {"messages": out}
 
 
-def _run_tool(wb: Workbench, state: dict, name: str, args: dict) -> Reply:
-    fn = TOOLS.get(name)
-    if fn is None:
-        return Reply(f"ERROR: there is no tool '{name}'; the tools are {', '.join(TOOLS)}.")
-    if name == "write_kernel":
-        source = args.get("source")
-        if not isinstance(source, str) or not source.strip():
-            return Reply("ERROR: write_kernel needs a 'source' argument holding the whole ModelNew file.")
-        return fn(wb, state, source)
-    if name == "profile_kernel":
-        return fn(wb, state, counters=args.get("counters") is True)
-    return fn(wb, state)
-
-
 def judge_node(state: KernelState, runtime: Runtime[ThreadContext]) -> dict:
-    last = state["messages"][-1]
+    last = state.messages[-1]
     model_done = isinstance(last, AIMessage) and not last.tool_calls and not last.invalid_tool_calls
     reason = runtime.context.budget.verdict(state, model_done)
     return {"ended": reason} if reason else {}
 
 
 def after_model(state: KernelState) -> str:
-    last = state["messages"][-1]
+    last = state.messages[-1]
     return "tools" if (last.tool_calls or last.invalid_tool_calls) else "judge"
 
 
 def after_judge(state: KernelState) -> str:
-    return END if state.get("ended") else "model"
+    return END if state.ended else "model"
 
 
 def build_graph(checkpointer=None):

@@ -14,7 +14,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from graphs.llm_retry import RetryPolicy
 from tools.errors import BackendError
 
 # Providers whose client needs a key, and the variable it reads when none is passed.
@@ -81,6 +83,36 @@ class ReasoningChatOpenAI(ChatOpenAI):
                 # String values in additional_kwargs concatenate when chunks are added.
                 generation.message.additional_kwargs["reasoning_content"] = text
         return generation
+
+
+class LLMConfig(BaseModel):
+    """Which model the threads talk to and how patiently: the LLM's part of the settings."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    model: str = Field("openai:gpt-4.1", validation_alias="LLM_MODEL",
+                       description="provider:name (openai:gpt-4.1, anthropic:claude-...) or module:factory")
+    base_url: str | None = Field(None, validation_alias="LLM_BASE_URL",
+                                 description="an OpenAI-compatible server (vLLM, SGLang, Ollama, a gateway)")
+    api_key: SecretStr | None = Field(None, validation_alias="LLM_GATEWAY_KEY")
+    temperature: float | None = Field(None, validation_alias="LLM_TEMPERATURE")
+    streaming: bool = False
+    llm_timeout: float = Field(600.0, gt=0, description="seconds one LLM request may take before it is retried")
+    llm_retries: int = Field(8, ge=0, description="retries of one LLM request (429, 5xx, timeouts, dropped connections)")
+    llm_patience_s: float = Field(1800.0, gt=0, description="longest a thread waits for an LLM provider that stays down")
+
+    @field_validator("base_url", "api_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, v):
+        return None if isinstance(v, str) and not v.strip() else v
+
+    def chat_model(self) -> BaseChatModel:
+        return load_chat_model(self.model, base_url=self.base_url,
+                               api_key=self.api_key.get_secret_value() if self.api_key else None,
+                               temperature=self.temperature, timeout=self.llm_timeout, streaming=self.streaming)
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(retries=self.llm_retries, patience_s=self.llm_patience_s)
 
 
 def load_chat_model(

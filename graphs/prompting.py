@@ -17,8 +17,6 @@ from importlib import resources
 from string import Template
 from typing import Any
 
-PLATFORMS = ("cuda", "rocm", "cpu")
-
 
 @functools.cache
 def _read(filename: str) -> str:
@@ -29,11 +27,6 @@ def _read(filename: str) -> str:
 @functools.cache
 def _config() -> dict[str, Any]:
     return json.loads(_read("config.json"))
-
-
-@functools.cache
-def _tools() -> dict[str, Any]:
-    return json.loads(_read(_config()["tools"]))
 
 
 @functools.cache
@@ -56,40 +49,39 @@ def family_for(problem_name: str) -> str | None:
     return _config().get("default_family")
 
 
-def family_prompt_file(family: str, platform: str | None = None, hipkittens: bool = False) -> str:
+def family_prompt_file(family: str, platform: str | None = None, variant: str | None = None) -> str:
     """The advice file of ``family``: a family's optional ``platforms`` map names a file per platform
-    and a ``PLATFORM+hipkittens`` variant; the most specific entry wins, ``prompt`` is the fallback."""
+    and per ``PLATFORM+VARIANT``; the most specific entry wins, ``prompt`` is the fallback."""
     for fam in _config()["families"]:
         if fam["name"] == family:
             variants = fam.get("platforms", {})
             if platform is not None:
-                if hipkittens and f"{platform}+hipkittens" in variants:
-                    return variants[f"{platform}+hipkittens"]
+                if variant and f"{platform}+{variant}" in variants:
+                    return variants[f"{platform}+{variant}"]
                 if platform in variants:
                     return variants[platform]
             return fam["prompt"]
     raise KeyError(f"family {family!r} is not in prompts/config.json")
 
 
-_family_prompt_file = family_prompt_file
+def system_prompt(platform: str, problem_name: str, *, variant: str | None = None, **vars: Any) -> str:
+    """The system prompt for ``platform`` plus the advice of the problem's family.
 
-
-def system_prompt(platform: str, problem_name: str, *, hipkittens: bool = False, **vars: Any) -> str:
-    """The system prompt for ``platform`` (cuda, rocm or cpu) plus the advice of the problem's family.
-
-    ``platform`` and ``problem_name`` are filled in automatically; the templates also need
-    ``arch``, ``device_name``, ``target_speedup`` and ``max_attempts`` (missing ones raise KeyError).
-    ``hipkittens`` picks a family's HipKittens variant (GEMM on rocm) when HipKittens is configured.
+    ``platform``, ``problem_name`` and ``tool_list`` are filled in automatically; the templates also
+    need ``arch``, ``device_name``, ``target_speedup`` and ``max_attempts`` (missing ones raise
+    KeyError). ``variant`` picks a family's variant file (``hipkittens``: GEMM on rocm with HipKittens).
     """
+    from tools.registry import tool_list_text
+
     systems = _config()["system"]
     if platform not in systems:
         raise ValueError(f"unknown platform {platform!r}; expected one of {sorted(systems)}")
     text = _read(systems[platform])
     family = family_for(problem_name)
     if family is not None:
-        advice = _read(family_prompt_file(family, platform, hipkittens))
+        advice = _read(family_prompt_file(family, platform, variant))
         text = text.rstrip("\n") + "\n\n" + advice.strip("\n") + "\n"
-    values = {"platform": platform, "problem_name": problem_name, **vars}
+    values = {"platform": platform, "problem_name": problem_name, "tool_list": tool_list_text(), **vars}
     return Template(text).substitute(values)
 
 
@@ -101,16 +93,6 @@ def task_prompt(problem_name: str, level: int | None, sample: int) -> str:
         "sample": sample,
     }
     return Template(_read(_config()["task"])).substitute(values)
-
-
-def tool_description(name: str) -> str:
-    """What the LLM reads about tool ``name`` (KeyError for an unknown tool)."""
-    return _tools()[name]["description"]
-
-
-def tool_arg_description(tool: str, arg: str) -> str:
-    """What the LLM reads about argument ``arg`` of ``tool`` (KeyError when either is unknown)."""
-    return _tools()[tool].get("args", {})[arg]
 
 
 def rules_text(banned_ops: list[str]) -> str:

@@ -1,22 +1,31 @@
 """What a thread remembers between steps; checkpointed after each one."""
 from __future__ import annotations
 
-from typing import Annotated, TypedDict
+import sqlite3
+import time
+from typing import Annotated
 
 from langchain_core.messages import AnyMessage
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph.message import add_messages
+from pydantic import Field
+
+from tools.registry import Best, CandidateState
 
 
-class KernelState(TypedDict, total=False):
-    messages: Annotated[list[AnyMessage], add_messages]
-    problem: str
-    sample: int
-    candidate: str | None          # the current ModelNew source
-    candidate_hash: str | None
-    candidate_final: bool          # its evaluation is complete (failed, or profiled)
-    evaluated: list[str]           # hashes of distinct sources evaluated: the attempts used
-    best: dict | None              # {"n", "speedup", "hash"} of the fastest correct candidate
-    turns: int
-    tokens: int
-    started_at: float
-    ended: str | None              # why the thread stopped
+class KernelState(CandidateState):
+    """The tools' candidate state (candidate, attempts used, best) and the thread around it."""
+
+    messages: Annotated[list[AnyMessage], add_messages] = Field(default_factory=list)
+    problem: str = ""
+    sample: int = 0
+    turns: int = 0
+    tokens: int = 0
+    started_at: float = Field(default_factory=time.time)
+    ended: str | None = Field(None, description="why the thread stopped")
+
+
+def checkpointer(conn: sqlite3.Connection) -> SqliteSaver:
+    """A SQLite checkpointer that reads back the state's own models without a warning."""
+    return SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=[(Best.__module__, Best.__name__)]))

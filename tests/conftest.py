@@ -25,7 +25,8 @@ def cache_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def cpu_evaluator(cache_dir):
-    from tools.harness.evaluator import EvalConfig, Evaluator
+    from tools.harness.config import EvalConfig
+    from tools.harness.evaluator import Evaluator
 
     cfg = EvalConfig(platform="cpu", cache_dir=cache_dir, check_trials=3, time_budget_s=0.2, max_timing_trials=30)
     cfg.timeouts.update({"check": 20.0, "profile": 60.0, "time": 60.0})

@@ -63,7 +63,8 @@ def cuda_evaluator(cache_dir):
 
     if not torch.cuda.is_available():
         pytest.fail("-m gpu needs a CUDA GPU")
-    from tools.harness.evaluator import EvalConfig, Evaluator
+    from tools.harness.config import EvalConfig
+    from tools.harness.evaluator import Evaluator
     from tools.problem import Problem
 
     ev = Evaluator(EvalConfig(platform="cuda", cache_dir=cache_dir))

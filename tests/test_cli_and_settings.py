@@ -15,7 +15,11 @@ def test_seed_environment_names(monkeypatch, tmp_path):
         monkeypatch.setenv(k, v)
     s = Settings()
     assert (s.samples, s.max_attempts, s.dataset, s.api_key.get_secret_value()) == (5, 7, tmp_path, "k")
-    assert s.resolved_arch("rocm") == "gfx942" and s.resolved_arch("cuda") is None
+    from tools.platforms import get_platform
+
+    no_probe = lambda: {}
+    assert get_platform("rocm").build_arch(s.arch, no_probe) == "gfx942"
+    assert get_platform("cuda").build_arch(s.arch, no_probe) is None
     assert s.public()["api_key"] == "***"
 
 

@@ -67,17 +67,18 @@ def test_rocprofv3_passes_merge_counters_from_each_run(tmp_path):
 
 def test_counters_on_the_cpu_platform_through_the_tool(cpu_evaluator):
     from tests.conftest import KERNELS, problem
-    from tools.kernel_tools import Workbench, profile_kernel, write_kernel
+    from tools.registry import CandidateState, Workbench, call
 
     wb = Workbench(problem=problem("KernelBench/level1/1_Small_ReLU.py"), evaluator=cpu_evaluator, max_attempts=3,
                    target=1.0)
-    state: dict = {"evaluated": []}
-    state.update(write_kernel(wb, state, (KERNELS / "cpu" / "good" / "relu.py").read_text()).updates)
-    reply = profile_kernel(wb, state, counters=True)
+    state = CandidateState()
+    written = call(wb, state, "write_kernel", {"source": (KERNELS / "cpu" / "good" / "relu.py").read_text()})
+    state = state.model_copy(update=written.updates)
+    reply = call(wb, state, "profile_kernel", {"counters": True})
     assert reply.text.startswith("SPEEDUP"), reply.text
     assert reply.text.rstrip().endswith("counters: there are no hardware counters on the cpu platform.")
     assert reply.artifact["counters"] == {}
-    plain = profile_kernel(wb, state)
+    plain = call(wb, state, "profile_kernel", {})
     assert "counters" not in plain.text and "counters" not in plain.artifact
 
 

@@ -29,7 +29,8 @@ def cuda_evaluator(cache_dir):
 
     if not torch.cuda.is_available():
         pytest.fail("-m gpu needs a CUDA GPU")
-    from tools.harness.evaluator import EvalConfig, Evaluator
+    from tools.harness.config import EvalConfig
+    from tools.harness.evaluator import Evaluator
 
     ev = Evaluator(EvalConfig(platform="cuda", cache_dir=cache_dir))
     from tools.problem import Problem
@@ -124,13 +125,14 @@ def test_two_gpus_are_two_lanes_that_work_at_once(cache_dir, tmp_path):
     a one-GPU machine, where it cannot be shown)."""
     import torch
 
-    from tools.harness.evaluator import EvalConfig, Evaluator
+    from tools.harness.config import EvalConfig
+    from tools.harness.evaluator import Evaluator
     from tools.problem import Problem
 
     if torch.cuda.device_count() < 2:
         pytest.skip("needs two GPUs")
     log = tmp_path / "lanes.jsonl"
-    ev = Evaluator(EvalConfig(platform="cuda", cache_dir=cache_dir, devices=[0, 1], lane_log=log))
+    ev = Evaluator(EvalConfig(platform="cuda", cache_dir=cache_dir, gpus="0,1"), lane_log=log)
     jobs = [("cuda/good/relu.py", "level1/19_Big_ReLU.py"), ("cuda/good/softmax.py", "level1/23_Row_Softmax.py")]
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda j: ev.evaluate(Problem.from_file(GPU_DATA / j[1]), (KERNELS / j[0]).read_text()),

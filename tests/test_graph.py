@@ -10,7 +10,8 @@ from graphs.budget import Budget
 from graphs.kernel_graph import ThreadContext, build_graph
 from tests.conftest import problem
 from tests.scripted_model import ScriptedChatModel
-from tools.kernel_tools import Workbench
+from graphs.state import KernelState
+from tools.registry import Workbench
 
 
 def call(name, i, **args):
@@ -68,12 +69,12 @@ def test_token_limit(cpu_evaluator):
 
 
 @pytest.mark.parametrize("state,done,expected", [
-    ({"best": {"speedup": 1.2}}, False, "target_reached"),
+    ({"best": {"n": 0, "speedup": 1.2}}, False, "target_reached"),
     ({"evaluated": ["a", "b", "c"], "candidate_final": True}, False, "attempts_spent"),
     ({"evaluated": ["a", "b", "c"], "candidate_final": False}, False, None),  # may still profile the last one
     ({}, True, "model_done"),
     ({"started_at": 0.0}, False, "time_limit"),
 ])
 def test_budget_verdicts(state, done, expected):
-    state = {"started_at": time.time(), **state}
+    state = KernelState.model_validate({"started_at": time.time(), **state})
     assert Budget(target=1.0, max_attempts=3).verdict(state, done) == expected

@@ -78,7 +78,7 @@ def test_same_source_is_judged_per_problem(cpu_evaluator):
 
 
 def test_time_below_the_speed_of_light_floor_is_rejected():
-    from tools.harness.evaluator import judge_speed_of_light
+    from tools.harness.verdict import judge_speed_of_light
     from tools.harness.results import EvalResult, ProfileInfo, Timing, TimingInfo
 
     def result(kernel_ms):

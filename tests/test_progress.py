@@ -8,7 +8,14 @@ from rich.console import Console
 from agent.ledger import Ledger, prices_for
 from agent.progress import Progress, live_display, read_status, render
 from tests.conftest import AGENT, agent_env
-from tools.harness.results import EvalResult, Status
+from tools.harness.results import BuildInfo, CheckInfo, EvalResult, Status, Timing, TimingInfo
+
+
+def timed(speedup: float) -> EvalResult:
+    """A correct candidate, timed at `speedup`."""
+    t = lambda ms: Timing(median_ms=ms, min_ms=ms, max_ms=ms, q25_ms=ms, q75_ms=ms, trials=10)
+    return EvalResult(status=Status.ok, build=BuildInfo(ok=True), check=CheckInfo(passed=True),
+                      timing=TimingInfo(reference=t(speedup), candidate=t(1.0), speedup=speedup))
 
 
 def progress_of(out):
@@ -17,8 +24,8 @@ def progress_of(out):
     p = Progress(out, [("19_ReLU", 0), ("19_ReLU", 1), ("23_Softmax", 0)], ledger, {"0": 12.5})
     p.thread("19_ReLU", 0, "running")
     p.result("19_ReLU", 0, 0, EvalResult(status=Status.incorrect, reason="wrong"))
-    p.result("19_ReLU", 0, 1, EvalResult(status=Status.ok, correct=True, compiled=True, speedup=1.25))
-    p.result("19_ReLU", 0, 1, EvalResult(status=Status.ok, correct=True, compiled=True, speedup=1.25))  # same n again
+    p.result("19_ReLU", 0, 1, timed(1.25))
+    p.result("19_ReLU", 0, 1, timed(1.25))  # same n again
     ledger.add("19_ReLU", {"input_tokens": 1_000_000, "output_tokens": 100_000, "total_tokens": 1_100_000})
     p.thread("19_ReLU", 0, "done", "target_reached")
     p.thread("19_ReLU", 1, "running")
@@ -70,7 +77,7 @@ def test_a_finished_threads_line_gives_its_own_best_and_the_problems(tmp_path):
     from agent.progress import line_display
 
     p = progress_of(tmp_path)
-    p.result("19_ReLU", 1, 2, EvalResult(status=Status.ok, correct=True, compiled=True, speedup=1.1))
+    p.result("19_ReLU", 1, 2, timed(1.1))
     p.result("23_Softmax", 0, 3, EvalResult(status=Status.incorrect, reason="wrong"))
     console = Console(file=io.StringIO(), width=200)
     with line_display(console)(p):

@@ -19,7 +19,7 @@ def test_rocm_gemm_gets_hip_gemm_prompt():
 
 
 def test_rocm_gemm_with_hipkittens_gets_hipkittens_prompt():
-    text = prompting.system_prompt("rocm", "1_Linear_Bias_ReLU", hipkittens=True, **VARS)
+    text = prompting.system_prompt("rocm", "1_Linear_Bias_ReLU", variant="hipkittens", **VARS)
     assert "HipKittens is available" in text and "mma_ABt" in text and "kittens.cuh" in text
     assert "KITTENS_CDNA4" in text and "raw MFMA" not in text
     assert "$" not in text.replace("$$", "")
@@ -27,7 +27,7 @@ def test_rocm_gemm_with_hipkittens_gets_hipkittens_prompt():
 
 def test_hipkittens_flag_only_changes_families_that_have_a_variant():
     for name in ("19_ReLU", "23_Softmax", "54_conv_standard_3D"):
-        assert prompting.system_prompt("rocm", name, hipkittens=True, **VARS) == \
+        assert prompting.system_prompt("rocm", name, variant="hipkittens", **VARS) == \
             prompting.system_prompt("rocm", name, **VARS)
 
 
@@ -52,15 +52,15 @@ def test_cuda_and_cpu_unchanged():
                            ("23_Softmax", "family_reduction.md")):
         for platform in ("cuda", "cpu"):
             assert prompting.family_prompt_file(prompting.family_for(name), platform) == fam_file
-            assert prompting.family_prompt_file(prompting.family_for(name), platform, hipkittens=True) == fam_file
+            assert prompting.family_prompt_file(prompting.family_for(name), platform, variant="hipkittens") == fam_file
     cuda = prompting.system_prompt("cuda", "3_Small_Matmul", **CUDA_VARS)
-    assert cuda == prompting.system_prompt("cuda", "3_Small_Matmul", hipkittens=True, **CUDA_VARS)
+    assert cuda == prompting.system_prompt("cuda", "3_Small_Matmul", variant="hipkittens", **CUDA_VARS)
     assert "raw MFMA" not in cuda and "HipKittens is available" not in cuda
 
 
 def test_routing_table():
     assert prompting.family_prompt_file("gemm", "rocm") == "family_gemm_hip.md"
-    assert prompting.family_prompt_file("gemm", "rocm", hipkittens=True) == "family_gemm_hipkittens.md"
+    assert prompting.family_prompt_file("gemm", "rocm", variant="hipkittens") == "family_gemm_hipkittens.md"
     assert prompting.family_prompt_file("gemm") == "family_gemm.md"
     with pytest.raises(KeyError):
         prompting.family_prompt_file("conv", "rocm")

@@ -36,7 +36,7 @@ def test_build_env_sets_arch(monkeypatch):
     monkeypatch.delenv("HIPKITTENS_ROOT", raising=False)
     monkeypatch.setenv("PYTORCH_ROCM_ARCH", "gfx942")
     p = RocmPlatform()
-    assert not p.hipkittens
+    assert p.prompt_variant is None
     assert p.build_env("gfx950:xnack-") == {"PYTORCH_ROCM_ARCH": "gfx950"}
     assert p.build_env(None) == {"PYTORCH_ROCM_ARCH": "gfx942"}
     monkeypatch.delenv("PYTORCH_ROCM_ARCH")
@@ -77,12 +77,12 @@ def test_hipkittens_errors(hk_root, tmp_path):
 def test_platform_hipkittens_from_env_or_argument(hk_root, monkeypatch):
     monkeypatch.setenv("HIPKITTENS_ROOT", str(hk_root))
     p = RocmPlatform()
-    assert p.hipkittens and p.hipkittens_root == hk_root
+    assert p.prompt_variant == "hipkittens" and p.hipkittens_root == hk_root
     env = p.build_env("gfx950")
     assert env["PYTORCH_ROCM_ARCH"] == "gfx950" and env["HIPCC_COMPILE_FLAGS_APPEND"].endswith("-DKITTENS_CDNA4")
     assert str(hk_root / "include") in env["CPLUS_INCLUDE_PATH"]
     monkeypatch.delenv("HIPKITTENS_ROOT")
-    assert not RocmPlatform().hipkittens
+    assert RocmPlatform().prompt_variant is None
     assert RocmPlatform(hipkittens_root=hk_root).build_env("gfx942")["HIPCC_COMPILE_FLAGS_APPEND"] == "-DKITTENS_CDNA3"
 
 

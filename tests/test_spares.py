@@ -74,7 +74,8 @@ def test_a_spare_without_work_exits_when_its_stdin_closes(tmp_path):
 
 
 def test_an_evaluators_spares_go_when_it_does(cache_dir):
-    from tools.harness.evaluator import EvalConfig, Evaluator
+    from tools.harness.config import EvalConfig
+    from tools.harness.evaluator import Evaluator
 
     cfg = EvalConfig(platform="cpu", cache_dir=cache_dir, check_trials=2, time_budget_s=0.1, max_timing_trials=10)
     ev = Evaluator(cfg)
@@ -128,11 +129,12 @@ def test_a_gpu_evaluator_takes_a_lane_only_once_its_worker_is_ready(cache_dir, t
     """On a GPU the lane (the device) must not be held while a fresh worker imports torch. The cpu
     platform keeps its spares inside the lane (its CPU is what is timed), so the GPU behaviour is
     switched on here by hand to run it on a CPU machine."""
-    from tools.harness.evaluator import EvalConfig, Evaluator
+    from tools.harness.config import EvalConfig
+    from tools.harness.evaluator import Evaluator
 
     lanes = tmp_path / "lanes.jsonl"
     ev = Evaluator(EvalConfig(platform="cpu", cache_dir=cache_dir, check_trials=2, time_budget_s=0.1,
-                              max_timing_trials=10, lane_log=lanes))
+                              max_timing_trials=10), lane_log=lanes)
     ev.spares.early = True
     try:
         t_call = time.time()
@@ -150,7 +152,8 @@ def test_a_gpu_evaluator_takes_a_lane_only_once_its_worker_is_ready(cache_dir, t
 def test_spares_started_with_the_evaluator_are_the_ones_its_first_evaluation_takes(cache_dir):
     """A run starts its spares before the device probe, so their imports are done by the first
     evaluation; that only helps if the evaluation's environment matches theirs."""
-    from tools.harness.evaluator import EvalConfig, Evaluator
+    from tools.harness.config import EvalConfig
+    from tools.harness.evaluator import Evaluator
 
     ev = Evaluator(EvalConfig(platform="cpu", cache_dir=cache_dir, check_trials=2, time_budget_s=0.1,
                               max_timing_trials=10, spares=1))
@@ -182,7 +185,8 @@ def test_the_build_target_is_set_per_request(tmp_path):
 
 
 def test_spares_kept_waiting_are_one_per_lane_and_one_more_unless_asked(cache_dir):
-    from tools.harness.evaluator import EvalConfig, Evaluator
+    from tools.harness.config import EvalConfig
+    from tools.harness.evaluator import Evaluator
 
     assert Evaluator(EvalConfig(platform="cpu", cache_dir=cache_dir)).spare_depth() == 2
     assert Evaluator(EvalConfig(platform="cpu", cache_dir=cache_dir, spares=5)).spare_depth() == 5

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from tools.harness.results import EvalResult, Status
+from tools.platforms import platform_class
 
 
 def _fmt_ms(x: float) -> str:
@@ -73,8 +74,9 @@ def profile_text(r: EvalResult) -> str:
             for k in p.kernels[:8]:
                 tag = "yours" if k.own else "library/ATen"
                 lines.append(f"- {k.name[:90]}: {k.total_us / max(k.calls, 1):.1f} us/call x{k.calls}, {100 * k.share:.0f}% [{tag}]")
-        if r.platform != "cpu":
-            lines.append(f"share of device time in your own kernels: {100 * p.own_share:.0f}%")
+        label = platform_class(r.platform).own_share_label if r.platform else None
+        if label:
+            lines.append(f"share of {label} in your own kernels: {100 * p.own_share:.0f}%")
         if p.vendor_digest:
             lines.append(p.vendor_digest)
         if p.floor_ms:

@@ -123,7 +123,8 @@ def prewarm(cache: Path, picked: list[dict]) -> int:
     rather than nvcc. The scripted variants differ only in Python, so they reuse these builds."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from tools.harness.evaluator import EvalConfig, Evaluator
+    from tools.harness.config import EvalConfig
+    from tools.harness.evaluator import Evaluator
     from tools.problem import Problem
 
     ev = Evaluator(EvalConfig(platform="cuda", cache_dir=cache))

@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     problem_file = args.problem.expanduser().resolve()
 
-    from tools.harness.evaluator import EvalConfig, Evaluator
+    from tools.harness.config import EvalConfig
+    from tools.harness.evaluator import Evaluator
     from tools.problem import Problem
 
     if args.cache_dir is not None:

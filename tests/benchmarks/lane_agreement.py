@@ -12,7 +12,8 @@ def main():
     ap.add_argument("--gpus", default="0,1", help="device indices, e.g. 0,1")
     ap.add_argument("--cache", type=Path, default=None, help="build cache to reuse")
     args = ap.parse_args()
-    from tools.harness.evaluator import EvalConfig, Evaluator
+    from tools.harness.config import EvalConfig
+    from tools.harness.evaluator import Evaluator
     from tools.problem import Problem
 
     gpus = [int(g) for g in args.gpus.split(",")]
@@ -23,7 +24,7 @@ def main():
         times = []
         for g in gpus:
             # one evaluator per GPU: its result cache must not answer for another device
-            r = Evaluator(EvalConfig(platform="cuda", cache_dir=cache, devices=[g])).evaluate(prob, source, "profile")
+            r = Evaluator(EvalConfig(platform="cuda", cache_dir=cache, gpus=str(g))).evaluate(prob, source, "profile")
             assert r.status.value == "ok", f"{kernel} on GPU {g}: {r.reason}"
             times.append((r.timing.candidate.median_ms, r.timing.reference.median_ms))
         rows.append((kernel, times))

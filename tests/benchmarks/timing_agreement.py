@@ -21,7 +21,8 @@ ARCH = "9.0"
 
 
 def ours(cache: Path, kernel: str, problem: str):
-    from tools.harness.evaluator import EvalConfig, Evaluator
+    from tools.harness.config import EvalConfig
+    from tools.harness.evaluator import Evaluator
     from tools.problem import Problem
 
     r = Evaluator(EvalConfig(platform="cuda", cache_dir=cache, time_budget_s=2.0)).evaluate(

@@ -25,13 +25,14 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=6)
     args = ap.parse_args()
 
-    from tools.harness.evaluator import EvalConfig, Evaluator
+    from tools.harness.config import EvalConfig
+    from tools.harness.evaluator import Evaluator
     from tools.problem import Problem
 
     fixture = next(p["fixture"] for p in PROBLEMS if p["problem"] == args.problem)
     problem = Problem.from_file(GPU_LEVEL1 / f"{args.problem}.py", level=1)
     source = (ROOT / "tests" / "kernels" / fixture).read_text()
-    ev = Evaluator(EvalConfig(platform="cuda", cache_dir=args.cache, devices=[0]))
+    ev = Evaluator(EvalConfig(platform="cuda", cache_dir=args.cache, gpus="0"))
     rows = []
     try:
         for i in range(args.repeats):

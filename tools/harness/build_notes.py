@@ -6,13 +6,14 @@ import re
 from tools.harness.source_extract import extract_sources, strip_comments
 
 _EXTENSION_H_RE = re.compile(r"^\s*#\s*include\s*[<\"]torch/extension\.h[>\"]", re.M)
-_COMPILER = {"cuda": "nvcc", "rocm": "hipcc"}
 
 
 def build_notes(source: str, platform: str) -> list[str]:
-    """Notes on what makes this candidate's build slow and what to write instead; none on the cpu
+    """Notes on what makes this candidate's build slow and what to write instead; none on a host-only
     platform, where load_inline's one C++ unit includes <torch/extension.h> whatever the source says."""
-    compiler = _COMPILER.get(platform)
+    from tools.platforms import platform_class
+
+    compiler = platform_class(platform).device_compiler
     if compiler is None:
         return []
     try:

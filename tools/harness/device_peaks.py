@@ -3,7 +3,19 @@ the fp32 entry is the fastest unit that could serve an fp32 problem (TF32 tensor
 an honest kernel is never below the floor."""
 from __future__ import annotations
 
-from tools.platforms.base import Peaks
+from pydantic import BaseModel
+
+
+class Peaks(BaseModel):
+    """Dense peak rates of a device: the speed-of-light floor divides work by these."""
+
+    device: str
+    bytes_per_s: float
+    flops: dict[str, float]  # by dtype name ("float32", "bfloat16", ...): the best any unit reaches
+
+    def flops_for(self, dtype: str) -> float:
+        return self.flops.get(dtype) or max(self.flops.values())
+
 
 T = 1e12
 # name substring, HBM bytes/s, {dtype: flop/s}

@@ -2,17 +2,38 @@
 one JSON record a line). Never the worker's stdout: candidate code can print anything there."""
 from __future__ import annotations
 
+from enum import Enum
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
-PHASES = ("build", "check", "profile", "time")
+
+class Phase(str, Enum):
+    """What a worker can be asked to do, in the order an evaluation runs them."""
+
+    build = "build"          # import the candidate (load_inline compiles it)
+    check = "check"          # outputs against the reference on fresh inputs
+    profile = "profile"      # which kernels ran, whose they were, the speed-of-light floor
+    time = "time"            # interleaved timing against the reference
+    baseline = "baseline"    # the reference alone: its time and floor (no candidate)
+    replay = "replay"        # a few candidate calls for an outside profiler to watch
+
+
+Upto = Literal["build", "check", "profile"]
+# The phases a tool's request runs, in order.
+UPTO: dict[str, tuple[Phase, ...]] = {
+    "build": (Phase.build,),
+    "check": (Phase.build, Phase.check),
+    "profile": (Phase.build, Phase.check, Phase.profile, Phase.time),
+}
 
 
 class WorkerRequest(BaseModel):
     problem_path: str
     candidate_path: str | None = None
     platform: str
-    phases: list[str]
-    channel_fd: int
+    phases: list[Phase]
+    channel_fd: int = -1
     check_seeds: list[int] = Field(default_factory=list)
     init_seed: int = 0
     timing_seed: int = 0

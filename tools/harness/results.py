@@ -3,8 +3,9 @@ the tool messages the LLM reads, and to result_<n>.json on disk."""
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any
 
-from pydantic import BaseModel, Field, SerializeAsAny
+from pydantic import AliasChoices, BaseModel, Field, SerializeAsAny, computed_field
 
 
 class Status(str, Enum):
@@ -54,10 +55,6 @@ class CheckInfo(BaseModel):
     rtol: float = 0.0
     flops: float | None = Field(default=None, description="the reference's FLOPs, counted once per problem")
 
-    @property
-    def passed_count(self) -> int:
-        return sum(t.passed for t in self.trials)
-
 
 class Timing(BaseModel):
     median_ms: float
@@ -103,11 +100,11 @@ class ProfileInfo(BaseModel):
 
 
 class EvalResult(BaseModel):
+    """An evaluation. `status` is the verdict (tools.harness.verdict sets it); compiled, correct and
+    speedup follow from it and from the phases' records, here and nowhere else."""
+
     status: Status
     reason: str = ""
-    compiled: bool = False
-    correct: bool = False
-    speedup: float | None = None
     source_hash: str = ""
     platform: str = ""
     device: str = ""
@@ -121,6 +118,51 @@ class EvalResult(BaseModel):
     setup_seconds: float = Field(default=0.0, description="waiting for worker processes to start and import, "
                                  "summed over this evaluation's workers")
 
+    @computed_field
     @property
-    def timed(self) -> bool:
-        return self.timing is not None
+    def compiled(self) -> bool:
+        return self.build is not None and self.build.ok
+
+    @computed_field
+    @property
+    def correct(self) -> bool:
+        """Passed the check, and nothing after it (profile, timing, the speed-of-light floor) rejected it."""
+        return self.check is not None and self.check.passed and self.status == Status.ok
+
+    @computed_field
+    @property
+    def speedup(self) -> float | None:
+        return self.timing.speedup if self.timing is not None and self.status == Status.ok else None
+
+
+class Best(BaseModel):
+    """The best candidate of a thread so far: its number, speedup (None until timed) and source."""
+
+    n: int
+    speedup: float | None = None
+    source_hash: str = Field("", validation_alias=AliasChoices("source_hash", "hash"))
+    correct: bool = True
+
+
+def score(result: Any) -> float | None:
+    """How candidates rank, live (EvalResult, Best) or read back from disk (a dict): None when not
+    correct, else the speedup, 0 while untimed."""
+    get = result.get if isinstance(result, dict) else lambda key: getattr(result, key, None)
+    if result is None or not get("correct"):
+        return None
+    return float(get("speedup") or 0.0)
+
+
+def improves(result: Any, best: Any) -> bool:
+    """Whether `result` is a better candidate than `best` (None: there is none yet)."""
+    new = score(result)
+    return new is not None and (best is None or new > (score(best) or 0.0))
+
+
+def best_of(results: list) -> Any:
+    """The best of several results (the first of equals), or None when none is correct."""
+    best = None
+    for r in results:
+        if improves(r, best):
+            best = r
+    return best

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from tools.platforms.base import Peaks
+from tools.harness.device_peaks import Peaks
 
 
 def tensor_bytes(obj) -> int:

@@ -12,8 +12,6 @@ from tools.problem import DEFAULT_BANNED_OPS
 from tools.harness.results import Violation
 from tools.harness.source_extract import extract_sources, load_calls, strip_comments
 
-GPU_PLATFORMS = ("cuda", "rocm")
-
 MESSAGES = {
     "no-modelnew": "no `class ModelNew(nn.Module)` was found; define it, with a forward that calls your extension.",
     "inherits-reference": "{what}: the candidate must not use, subclass or import the reference `Model`; "
@@ -116,7 +114,7 @@ class _Banned:
 
 
 class _Checker:
-    def __init__(self, tree: ast.Module, source: str, platform: str, banned: _Banned):
+    def __init__(self, tree: ast.Module, source: str, platform, banned: _Banned):
         self.tree, self.platform, self.banned = tree, platform, banned
         self.violations: list[Violation] = []
         self.parents: dict[ast.AST, ast.AST] = {}
@@ -478,7 +476,7 @@ class _Checker:
             self.add(anchor, "no-kernel", "no torch.utils.cpp_extension.load_inline call was found; build your "
                                           "kernels with load_inline(..., functions=[...]) and call them in forward.")
             return
-        if self.platform in GPU_PLATFORMS and self.ext and not self.ext.unresolved and not self.ext.kernel_names:
+        if self.platform.needs_device_kernel and self.ext and not self.ext.unresolved and not self.ext.kernel_names:
             self.add(calls[0], "no-kernel", "the extension sources define no `__global__` kernel; write the "
                                             "computation as a __global__ kernel and launch it from the host function.")
         bindings = self.ext_bindings()
@@ -532,13 +530,12 @@ def check_source(source: str, platform: str, banned_ops: list[str] | None = None
     except SyntaxError as e:
         return [Violation(line=e.lineno or 1, rule="syntax",
                           message=f"Python syntax error: {e.msg}; fix it so the file parses.")]
-    banned = _Banned(DEFAULT_BANNED_OPS if banned_ops is None else banned_ops)
-    violations = _Checker(tree, source, platform, banned).run()
-    if platform == "rocm":
-        from tools.platforms.rocm_flags import check_rocm_flags
+    from tools.platforms import platform_class
 
-        violations = sorted(violations + check_rocm_flags(source), key=lambda v: v.line)
-    return violations
+    rules = platform_class(platform)()
+    banned = _Banned(DEFAULT_BANNED_OPS if banned_ops is None else banned_ops)
+    violations = _Checker(tree, source, rules, banned).run() + rules.source_rules(source)
+    return sorted(violations, key=lambda v: v.line)
 
 
 def format_violations(vs: list[Violation]) -> str:

@@ -1,34 +1,44 @@
-"""One module per platform behind one small interface; `get_platform` picks by name or detects."""
+"""The platforms, one module each: a module of this package that sets `PLATFORM` to a class following
+`tools.platforms.base.Platform` is a backend. Adding one is adding its file (and its system prompt in
+prompts/config.json)."""
 from __future__ import annotations
 
-from tools.errors import PlatformError
-from tools.platforms.base import Platform
+import functools
+import importlib
+import pkgutil
 
-NAMES = ("cuda", "rocm", "cpu")
+from tools.errors import PlatformError
+from tools.platforms.base import BasePlatform, Platform
+
+__all__ = ["BasePlatform", "Platform", "detect", "get_platform", "names", "platform_class"]
+
+
+@functools.cache
+def _registry() -> dict[str, type]:
+    found: dict[str, type] = {}
+    for info in pkgutil.iter_modules(__path__):
+        cls = getattr(importlib.import_module(f"{__name__}.{info.name}"), "PLATFORM", None)
+        if cls is not None:
+            found[cls.name] = cls
+    return dict(sorted(found.items(), key=lambda kv: kv[1].detect_rank))
+
+
+def names() -> tuple[str, ...]:
+    """The platform names, in the order detect() tries them."""
+    return tuple(_registry())
+
+
+def platform_class(name: str) -> type:
+    try:
+        return _registry()[name]
+    except KeyError:
+        raise PlatformError(f"Unknown platform '{name}': use one of {', '.join(names())}.") from None
 
 
 def detect() -> str:
-    import torch
-
-    if getattr(torch.version, "hip", None):
-        return "rocm"
-    if torch.version.cuda and torch.cuda.is_available():
-        return "cuda"
-    return "cpu"
+    """The first platform, by rank, whose runtime this torch build has."""
+    return next(name for name, cls in _registry().items() if cls.present())
 
 
 def get_platform(name: str | None = None) -> Platform:
-    name = name or detect()
-    if name == "cuda":
-        from tools.platforms.cuda import CudaPlatform
-
-        return CudaPlatform()
-    if name == "cpu":
-        from tools.platforms.cpu import CpuPlatform
-
-        return CpuPlatform()
-    if name == "rocm":
-        from tools.platforms.rocm import RocmPlatform
-
-        return RocmPlatform()
-    raise PlatformError(f"Unknown platform '{name}': use one of {', '.join(NAMES)}.")
+    return platform_class(name or detect())()

@@ -1,36 +1,98 @@
-"""The platform interface. The agent's process uses the cheap parent-side half (availability, build
-environment); the worker process uses the device-side half (sync, timer, cache flush, profiler)."""
+"""The platform contract. Everything that differs between backends (compiler and flags, the build
+target, device visibility, synchronisation, cache flush, poison, profiler, counters, source rules) sits
+behind `Platform`; the harness never asks which platform it runs on, only what the platform does.
+
+The agent's process uses the parent side (availability, build environment, counters); the worker
+process uses the device side (sync, timers, flush, poison, profiler records, the profile's verdict).
+`BasePlatform` holds the defaults a host-only backend needs; a backend overrides what differs."""
 from __future__ import annotations
 
 import contextlib
 import os
 import time
-from typing import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, ClassVar, Iterator, Protocol
 
-from pydantic import BaseModel
+if TYPE_CHECKING:
+    from tools.harness.results import KernelRecord, ProfileInfo, Violation
 
-
-class Peaks(BaseModel):
-    """Dense peak rates of a device: the speed-of-light floor divides work by these."""
-
-    device: str
-    bytes_per_s: float
-    flops: dict[str, float]  # by dtype name ("float32", "bfloat16", ...): the best any unit reaches
-
-    def flops_for(self, dtype: str) -> float:
-        return self.flops.get(dtype) or max(self.flops.values())
+# Runs the candidate-replay worker under a profiler command prefix, in a folder; returns its outcome.
+PrefixedRun = Callable[[list, Path], object]
 
 
-class Platform:
-    name: str = ""
-    device_type: str = "cpu"
-    language: str = "C++"
-    poison_piece_bytes: int | None = None  # the large poison block in pieces of at most this size
-    visible_devices_var: str | None = None  # the variable that gives a worker its lane's one device
+class Platform(Protocol):
+    name: ClassVar[str]
+    device_type: ClassVar[str]                    # torch's device type for tensors
+    detect_rank: ClassVar[int]                    # lower is tried first by detect()
+    visible_devices_var: ClassVar[str | None]     # gives a worker its lane's one device; None: no device choice
+    device_compiler: ClassVar[str | None]         # what compiles device code (nvcc, hipcc); None: host only
+    needs_device_kernel: ClassVar[bool]           # a candidate must define a __global__ kernel
+    spares_overlap_timing: ClassVar[bool]         # a spare may import while another worker is being timed
+    own_share_label: ClassVar[str | None]         # what ProfileInfo.own_share is a share of, for the model
+
+    @staticmethod
+    def present() -> bool: ...
+
+    @property
+    def prompt_variant(self) -> str | None: ...
 
     # ---- parent side: no device initialisation here ----
+    def check_available(self) -> None: ...
+    def build_arch(self, explicit: str | None, device: Callable[[], dict]) -> str | None: ...
+    def build_env(self, arch: str | None) -> dict[str, str]: ...
+    def visible_devices_env(self, index: int | None) -> dict[str, str]: ...
+    def source_rules(self, source: str) -> list[Violation]: ...
+    def counters(self, run: PrefixedRun, workdir: Path, kernel_names: list[str]) -> tuple[str, dict]: ...
+    def vendor_profile(self, run: PrefixedRun, workdir: Path, kernel_names: list[str],
+                       profile: ProfileInfo) -> None: ...
+
+    # ---- worker side ----
+    def prepare(self) -> None: ...
+    def device(self): ...
+    def describe(self, index: int = 0) -> dict: ...
+    def synchronize(self) -> None: ...
+    def make_flush(self) -> Callable[[], None]: ...
+    def time_call(self, fn: Callable[[], object], flush: Callable[[], None]) -> tuple[float, float, object]: ...
+    def time_batch(self, calls: list[Callable[[], object]], flush: Callable[[], None]) -> list[tuple[float, object]]: ...
+    def free_memory_bytes(self) -> int: ...
+    def poisoned_allocations(self, byte: int = 0xFF) -> contextlib.AbstractContextManager: ...
+    def poison_free_memory(self, nbytes: int, byte: int = 0xFF, block_sizes: tuple[int, ...] = ()) -> None: ...
+    def profiler_activities(self) -> list: ...
+    def profile_records(self, prof) -> list[KernelRecord]: ...
+    def own_share(self, records: list[KernelRecord], plain_s: list[float], kernel_names: list[str]) -> float: ...
+    def judge_profile(self, records: list[KernelRecord], own_share: float, kernel_names: list[str]) -> str | None: ...
+
+
+class BasePlatform:
+    """Defaults for a backend whose candidates run on the host; GPU backends override the device side."""
+
+    name: ClassVar[str] = ""
+    device_type: ClassVar[str] = "cpu"
+    detect_rank: ClassVar[int] = 100
+    visible_devices_var: ClassVar[str | None] = None
+    device_compiler: ClassVar[str | None] = None
+    needs_device_kernel: ClassVar[bool] = False
+    spares_overlap_timing: ClassVar[bool] = False
+    own_share_label: ClassVar[str | None] = None
+    poison_piece_bytes: ClassVar[int | None] = None  # the large poison block in pieces of at most this size
+
+    @staticmethod
+    def present() -> bool:
+        return True
+
+    @property
+    def prompt_variant(self) -> str | None:
+        """The family-advice variant the prompts should use (prompts/config.json), if any."""
+        return None
+
+    # ---- parent side ----
     def check_available(self) -> None:
         """Raise PlatformError, one sentence, when this platform cannot run here."""
+
+    def build_arch(self, explicit: str | None, device: Callable[[], dict]) -> str | None:
+        """The target the build uses: the user's, else the platform's own choice (`device` probes the
+        first lane's device, for platforms that build for what they find)."""
+        return explicit
 
     def build_env(self, arch: str | None) -> dict[str, str]:
         """Environment variables the build needs (target architecture, compiler)."""
@@ -43,6 +105,18 @@ class Platform:
             return {}
         narrowed = [d.strip() for d in os.environ.get(self.visible_devices_var, "").split(",") if d.strip()]
         return {self.visible_devices_var: narrowed[index] if index < len(narrowed) else str(index)}
+
+    def source_rules(self, source: str) -> list[Violation]:
+        """Platform-specific static rules, beyond the ones every candidate follows."""
+        return []
+
+    def counters(self, run: PrefixedRun, workdir: Path, kernel_names: list[str]) -> tuple[str, dict]:
+        """The vendor profiler's counters for the candidate's own kernels: (text for the model, data)."""
+        return f"counters: there are no hardware counters on the {self.name} platform.", {}
+
+    def vendor_profile(self, run: PrefixedRun, workdir: Path, kernel_names: list[str], profile: ProfileInfo) -> None:
+        """Add what a vendor profiler tells about each kernel to a correct candidate's profile, when the
+        platform has one that is cheap enough to run on every profile."""
 
     # ---- worker side ----
     def prepare(self) -> None:
@@ -67,6 +141,9 @@ class Platform:
 
         return torch.device(self.device_type)
 
+    def describe(self, index: int = 0) -> dict:
+        return {"platform": self.name, "device_name": "", "arch": "", "device_count": 0}
+
     def synchronize(self) -> None:
         pass
 
@@ -75,7 +152,7 @@ class Platform:
 
     def time_call(self, fn: Callable[[], object], flush: Callable[[], None]) -> tuple[float, float, object]:
         """One call on a cold cache: (device ms, host ms until everything it started finished, output).
-        On the CPU the two are the same clock."""
+        On the host the two are the same clock."""
         flush()
         self.synchronize()
         t0 = time.perf_counter()
@@ -88,14 +165,6 @@ class Platform:
         """Each call on a cold cache, back to back: [(device ms, output)]. A device with a queue takes
         them all before waiting once, so launch overhead hides behind the work as in a busy pipeline."""
         return [(ms, out) for ms, _, out in (self.time_call(fn, flush) for fn in calls)]
-
-    def describe(self, index: int = 0) -> dict:
-        return {"platform": self.name, "device_name": "", "arch": "", "device_count": 0}
-
-    def profiler_activities(self) -> list:
-        from torch.profiler import ProfilerActivity
-
-        return [ProfilerActivity.CPU]
 
     def free_memory_bytes(self) -> int:
         return 8 << 30
@@ -131,3 +200,20 @@ class Platform:
         self.synchronize()
         while held:
             held.pop()
+
+    def profiler_activities(self) -> list:
+        from torch.profiler import ProfilerActivity
+
+        return [ProfilerActivity.CPU]
+
+    def profile_records(self, prof) -> list[KernelRecord]:
+        """What ran under torch.profiler, per name: on a device, its kernels; here, ATen ops."""
+        raise NotImplementedError
+
+    def own_share(self, records: list[KernelRecord], plain_s: list[float], kernel_names: list[str]) -> float:
+        """The fraction of the work done by the candidate's own code."""
+        raise NotImplementedError
+
+    def judge_profile(self, records: list[KernelRecord], own_share: float, kernel_names: list[str]) -> str | None:
+        """Why the profile shows the work was not the candidate's own, or None."""
+        return None

@@ -6,17 +6,24 @@ import contextlib
 import functools
 import os
 import platform as _platform
+import re
 import shutil
 from typing import Callable, Iterator
 
 from tools.errors import PlatformError
-from tools.platforms.base import Platform
+from tools.platforms.base import BasePlatform
+
+# ATen ops on the CPU that only allocate or re-view memory: they do none of the problem's work.
+_BOOKKEEPING = re.compile(r"^aten::(empty|empty_like|empty_strided|view|reshape|_reshape_alias|as_strided|"
+                          r"detach|alias|t|transpose|permute|expand|unsqueeze|squeeze|select|slice|"
+                          r"resize_|contiguous|lift_fresh|to|_to_copy|numel|size|stride|item|"
+                          r"_local_scalar_dense|is_nonzero|result_type)$")
 
 
-class CpuPlatform(Platform):
+class CpuPlatform(BasePlatform):
     name = "cpu"
     device_type = "cpu"
-    language = "C++"
+    detect_rank = 100
 
     def check_available(self) -> None:
         cxx = os.environ.get("CXX", "c++")
@@ -71,6 +78,29 @@ class CpuPlatform(Platform):
         except (ValueError, OSError):
             return 4 << 30
 
+    def profile_records(self, prof):
+        """ATen ops by self time, leaving out those that only allocate or re-view memory."""
+        from torch.autograd import DeviceType
+
+        from tools.harness.profilers.torch_profiler import records_from
+
+        return records_from((e.name, float(e.self_cpu_time_total)) for e in prof.events()
+                            if e.device_type == DeviceType.CPU and e.name.startswith("aten::")
+                            and not _BOOKKEEPING.match(e.name))
+
+    def own_share(self, records, plain_s, kernel_names) -> float:
+        """ATen's self time per call (of 3 profiled calls) against the unprofiled time per call: what is
+        not ATen is the candidate's own code (and the binding's small overhead)."""
+        aten_us = sum(r.total_us for r in records) / 3
+        return max(0.0, 1.0 - aten_us / max(sorted(plain_s)[len(plain_s) // 2] * 1e6, 1.0))
+
+    def judge_profile(self, records, own_share, kernel_names) -> str | None:
+        if records and own_share < 0.5:
+            top = ", ".join(f"{r.name.split('(')[0][:60]} {100 * r.share:.0f}%" for r in records if not r.own)[:300]
+            return (f"ATen ops did most of the work ({100 * (1 - own_share):.0f}% of the forward's time: {top}); "
+                    f"compute it in your own C++ code")
+        return None
+
 
 def _keep_freed_memory_in_heap() -> None:
     """glibc hands memory back to the kernel (fresh pages come back zeroed) when a freed block was
@@ -101,3 +131,6 @@ def _libc_mallopt():
         return getattr(ctypes.CDLL(name), "mallopt", None)
     except OSError:
         return None
+
+
+PLATFORM = CpuPlatform

@@ -7,7 +7,7 @@ import time
 from typing import Callable
 
 from tools.errors import PlatformError
-from tools.platforms.base import Platform
+from tools.platforms.base import BasePlatform
 
 
 def normalise_cuda_arch(arch: str) -> str:
@@ -22,12 +22,23 @@ def normalise_cuda_arch(arch: str) -> str:
     return f"{digits[:-1]}.{digits[-1]}{suffix}"
 
 
-class CudaPlatform(Platform):
+class CudaPlatform(BasePlatform):
     name = "cuda"
     device_type = "cuda"
-    language = "CUDA C++"
-    flush_min_bytes = 256 << 20
+    detect_rank = 20
     visible_devices_var = "CUDA_VISIBLE_DEVICES"
+    device_compiler = "nvcc"
+    needs_device_kernel = True
+    # A spare touches no device until it has its request, so it may import beside a timed run.
+    spares_overlap_timing = True
+    own_share_label = "device time"
+    flush_min_bytes = 256 << 20
+
+    @staticmethod
+    def present() -> bool:
+        import torch
+
+        return bool(torch.version.cuda) and torch.cuda.is_available()
 
     def check_available(self) -> None:
         import torch
@@ -45,8 +56,16 @@ class CudaPlatform(Platform):
         if not nvcc or not os.path.exists(nvcc):
             raise PlatformError("nvcc was not found: install the CUDA toolkit or set CUDA_HOME to it.")
 
+    def build_arch(self, explicit: str | None, device) -> str | None:
+        return explicit or device().get("arch") or None
+
     def build_env(self, arch: str | None) -> dict[str, str]:
         return {"TORCH_CUDA_ARCH_LIST": normalise_cuda_arch(arch)} if arch else {}
+
+    def counters(self, run, workdir, kernel_names) -> tuple[str, dict]:
+        from tools.harness.profilers.ncu import cuda_counters
+
+        return cuda_counters(run, workdir, kernel_names)
 
     # ---- worker side ----
     def synchronize(self) -> None:
@@ -120,6 +139,31 @@ class CudaPlatform(Platform):
 
         return [ProfilerActivity.CPU, ProfilerActivity.CUDA]
 
+    def profile_records(self, prof):
+        """Device kernels by name, with their device time."""
+        from torch.autograd import DeviceType
+
+        from tools.harness.profilers.torch_profiler import records_from
+
+        return records_from((e.name, float(e.time_range.elapsed_us())) for e in prof.events()
+                            if e.device_type == DeviceType.CUDA)
+
+    def own_share(self, records, plain_s, kernel_names) -> float:
+        from tools.harness.profilers.torch_profiler import mark_own
+
+        return mark_own(records, kernel_names)
+
+    def judge_profile(self, records, own_share, kernel_names) -> str | None:
+        if not kernel_names or not records:
+            return None
+        top = ", ".join(f"{r.name.split('(')[0][:60]} {100 * r.share:.0f}%" for r in records if not r.own)[:300]
+        if own_share == 0.0:
+            return f"none of the kernels in your source ran ({', '.join(kernel_names)}); the device time went to {top}"
+        if own_share < 0.5:
+            return (f"library kernels did most of the work: only {100 * own_share:.0f}% of the device time was in "
+                    f"your kernels; the rest went to {top}")
+        return None
+
     def free_memory_bytes(self) -> int:
         import torch
 
@@ -133,3 +177,6 @@ class CudaPlatform(Platform):
         # caching allocator hands out next (it splits large cached blocks for small requests).
         torch.cuda.empty_cache()
         super().poison_free_memory(nbytes, byte, block_sizes)
+
+
+PLATFORM = CudaPlatform

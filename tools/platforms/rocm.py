@@ -101,19 +101,26 @@ def hipkittens_env(root: str | os.PathLike, arch: str, env: dict[str, str] | Non
 
 class RocmPlatform(CudaPlatform):
     name = "rocm"
-    language = "HIP C++"
+    detect_rank = 10
+    visible_devices_var = "HIP_VISIBLE_DEVICES"
+    device_compiler = "hipcc"
     # The Infinity Cache (256 MB) sits behind L2: flush twice its size.
     flush_min_bytes = 512 << 20
-    visible_devices_var = "HIP_VISIBLE_DEVICES"
+
+    @staticmethod
+    def present() -> bool:
+        import torch
+
+        return bool(getattr(torch.version, "hip", None))
 
     def __init__(self, hipkittens_root: str | os.PathLike | None = None) -> None:
         root = hipkittens_root or os.environ.get(HIPKITTENS_ENV) or None
         self.hipkittens_root: Path | None = Path(root).expanduser() if root else None
 
     @property
-    def hipkittens(self) -> bool:
-        """Whether builds get HipKittens (the prompts offer its GEMM advice then)."""
-        return self.hipkittens_root is not None
+    def prompt_variant(self) -> str | None:
+        """HipKittens' advice when builds get HipKittens."""
+        return "hipkittens" if self.hipkittens_root is not None else None
 
     def check_available(self) -> None:
         import torch
@@ -134,6 +141,37 @@ class RocmPlatform(CudaPlatform):
     def resolve_arch(self, arch: str | None) -> str:
         return resolve_arch(arch)
 
+    def build_arch(self, explicit: str | None, device) -> str | None:
+        # From ROCm's tools, not the probe: the parent never initialises HIP.
+        return self.resolve_arch(explicit)
+
+    def source_rules(self, source: str):
+        from tools.platforms.rocm_flags import check_rocm_flags
+
+        return check_rocm_flags(source)
+
+    def counters(self, run, workdir, kernel_names) -> tuple[str, dict]:
+        from tools.harness.profilers.rocm_counters import rocm_counters
+
+        return rocm_counters(run, workdir, kernel_names)
+
+    def vendor_profile(self, run, workdir, kernel_names, profile) -> None:
+        """Per-kernel registers, LDS, scratch from rocprofv3 (or legacy rocprof), when installed: the
+        profile phase again under the profiler. torch.profiler's view stays if it leaves nothing."""
+        import shutil
+
+        from tools.harness.profilers.rocprof import digest_run, digest_text, find_profiler, profiler_command
+
+        profiler = find_profiler()
+        if profiler is None:
+            return
+        shutil.rmtree(workdir, ignore_errors=True)
+        run(profiler_command(profiler, workdir, "cand"), workdir)
+        d = digest_run(workdir, "cand", kernel_names)
+        if d is not None and d.kernels:
+            profile.kernels, profile.own_share = list(d.kernels), d.own_share
+            profile.vendor, profile.vendor_digest = d.source, digest_text(d)
+
     def build_env(self, arch: str | None) -> dict[str, str]:
         # An unset arch makes torch compile for every target the wheel knows: minutes per candidate.
         target = self.resolve_arch(arch)
@@ -150,3 +188,6 @@ class RocmPlatform(CudaPlatform):
         info["hip"] = torch.version.hip
         info["hipkittens"] = str(self.hipkittens_root) if self.hipkittens_root else None
         return info
+
+
+PLATFORM = RocmPlatform

@@ -1,17 +1,11 @@
 """A basic profile from torch.profiler: which kernels (or, on the CPU, which ATen ops) ran and for how
-long, and how much of the device time was the candidate's own code."""
+long, and how much of the device time was the candidate's own code. Which events count is the
+platform's choice (`Platform.profile_records`)."""
 from __future__ import annotations
 
-import re
-from typing import Callable
+from typing import Callable, Iterable
 
 from tools.harness.results import KernelRecord
-
-# ATen ops on the CPU that only allocate or re-view memory: they do none of the problem's work.
-_CPU_BOOKKEEPING = re.compile(r"^aten::(empty|empty_like|empty_strided|view|reshape|_reshape_alias|as_strided|"
-                              r"detach|alias|t|transpose|permute|expand|unsqueeze|squeeze|select|slice|"
-                              r"resize_|contiguous|lift_fresh|to|_to_copy|numel|size|stride|item|"
-                              r"_local_scalar_dense|is_nonzero|result_type)$")
 
 
 def kernel_base_name(name: str) -> str:
@@ -38,23 +32,14 @@ def run_profiled(platform, fn: Callable[[], object], repeats: int = 3) -> list[K
             out = fn()
             platform.synchronize()
             del out
-    return _digest(prof, platform.device_type)
+    return platform.profile_records(prof)
 
 
-def _digest(prof, device_type: str) -> list[KernelRecord]:
-    from torch.autograd import DeviceType
-
+def records_from(events: Iterable[tuple[str, float]]) -> list[KernelRecord]:
+    """(name, microseconds) per event -> one record per name with its calls, total and share, longest first."""
     totals: dict[str, list[float]] = {}
-    for e in prof.events():
-        if device_type == "cpu":
-            if e.device_type != DeviceType.CPU or not e.name.startswith("aten::") or _CPU_BOOKKEEPING.match(e.name):
-                continue
-            us = float(e.self_cpu_time_total)
-        else:
-            if e.device_type != DeviceType.CUDA:
-                continue
-            us = float(e.time_range.elapsed_us())
-        rec = totals.setdefault(e.name, [0, 0.0])
+    for name, us in events:
+        rec = totals.setdefault(name, [0, 0.0])
         rec[0] += 1
         rec[1] += us
     total = sum(v[1] for v in totals.values()) or 1.0

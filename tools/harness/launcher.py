@@ -1,0 +1,85 @@
+"""Starts the worker processes of one evaluator: taken from the spares where it can, with the scrubbed
+environment, the lane's device, the build folder and the build target, on a lane when it measures."""
+from __future__ import annotations
+
+import weakref
+from pathlib import Path
+from typing import Callable
+
+from tools.harness.config import EvalConfig
+from tools.harness.lanes import Lanes
+from tools.harness.protocol import WorkerRequest
+from tools.harness.sandbox import WorkerOutcome, run_worker, scrubbed_env
+from tools.harness.spares import SparePool, Started, discard
+from tools.harness.workspace import Workspace
+
+
+class Launcher:
+    def __init__(self, config: EvalConfig, platform, workspace: Workspace, lanes: Lanes,
+                 build_env: Callable[[], dict[str, str]], lane_count: Callable[[], int]):
+        """build_env and lane_count are asked when first needed: both may need the device probe."""
+        self.config, self.platform, self.workspace, self.lanes = config, platform, workspace, lanes
+        self._build_env, self._lane_count = build_env, lane_count
+        # Where the platform allows, the next spare starts while the current worker runs (it touches no
+        # device); where the host is what is timed, it starts afterwards.
+        self.spares = (SparePool(workspace.spares, early=platform.spares_overlap_timing)
+                       if config.keep_spares else None)
+        if self.spares is not None:
+            weakref.finalize(self, self.spares.close)
+
+    def close(self) -> None:
+        if self.spares is not None:
+            self.spares.close()
+
+    def spare_depth(self) -> int:
+        """Spares kept waiting on a GPU. An evaluation that finds none waits for a worker's imports (about
+        3 s on the H100 machines; lanes.jsonl records each wait as worker_wait): a run whose evaluations
+        come in bursts wants one per thread (agent.settings), at about 0.6 GiB of host memory each."""
+        return self.config.spares if self.config.spares is not None else self._lane_count() + 1
+
+    def start_spares(self) -> None:
+        """Start the GPU spares now rather than at the first evaluation. Their environment leaves out
+        what each request sets (device, build folder, build target), so nothing here needs the probe's
+        answer unless the depth does (no `spares` given and no devices named)."""
+        if self.spares is not None and self.spares.early:
+            self.spares.depth = self.spare_depth()
+            self.spares.replenish(self._worker_env({}))
+
+    def env(self, device: int | None, build_dir: Path | None) -> dict[str, str]:
+        env = self._worker_env(self._build_env())
+        env.update(self.platform.visible_devices_env(device))
+        if build_dir is not None:
+            env["TORCH_EXTENSIONS_DIR"] = str(build_dir)
+        return env
+
+    def _worker_env(self, build: dict[str, str]) -> dict[str, str]:
+        env = scrubbed_env(build, self.workspace.home)
+        env.setdefault("MAX_JOBS", str(self.config.jobs_per_build))
+        return env
+
+    def run(self, req: WorkerRequest, env: dict[str, str], workdir: Path, prefix: list[str] | None = None,
+            started: Started | None = None) -> WorkerOutcome:
+        return run_worker(req, env=env, workdir=workdir, timeouts=self.config.timeouts, prefix=prefix,
+                          spares=self.spares, started=started)
+
+    def run_on_lane(self, req: WorkerRequest, build_dir: Path | None, workdir: Path, what: str,
+                    problem: str) -> WorkerOutcome:
+        """Run a worker on a device lane. Where spares start early, the worker is taken and waited for
+        first, and only then a lane: no GPU sits idle while a worker imports torch."""
+        started = None
+        if self.spares is not None and self.spares.early:
+            self.spares.depth = self.spare_depth()
+            started = self.spares.take_ready(self.env(None, build_dir), self.config.timeouts["setup"])
+        try:
+            with self.lanes.hold(what, problem, req.phases, started.ready_wait if started else 0.0) as lane:
+                return self.run(req, self.env(lane, build_dir), workdir, started=started)
+        except BaseException:
+            if started is not None:
+                discard(started)
+            raise
+
+    def run_prefixed_on_lane(self, req: WorkerRequest, build_dir: Path, what: str, problem: str,
+                             prefix: list[str], workdir: Path) -> WorkerOutcome:
+        """A fresh worker wrapped in a profiler command, on a lane (no spare: the profiler starts it)."""
+        with self.lanes.hold(what, problem, req.phases) as lane:
+            return self.run(req, self.env(lane, build_dir), workdir, prefix)

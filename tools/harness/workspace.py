@@ -1,0 +1,64 @@
+"""The evaluator's folder (the cache dir): what lives where, and the names that key it.
+
+  home/                 the workers', compilers' and profilers' HOME and TMPDIR
+  candidates/<h>.py     each distinct candidate source, written once
+  extensions/b<h>/      a build folder per distinct native build (what the compiler sees)
+  runs/<name>/          one folder per worker run: its log and whatever a profiler writes
+  runs/spares/          where waiting spare workers start"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+
+def source_hash(source: str, platform: str, arch: str | None) -> str:
+    import torch
+
+    h = hashlib.sha256()
+    for part in (source, platform, arch or "", torch.__version__):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def build_hash(source: str, build_key: str | None, platform: str, arch: str | None) -> str:
+    """The build folder's name: what the compiler sees (the load_inline arguments) when the source
+    shows it plainly, else the whole file. Candidates that differ only in Python share one build."""
+    return "b" + source_hash(build_key if build_key is not None else "file\0" + source, platform, arch)
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class Workspace:
+    def __init__(self, root: Path):
+        self.root = Path(root).expanduser().resolve()
+        self.home.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def home(self) -> Path:
+        return self.root / "home"
+
+    @property
+    def spares(self) -> Path:
+        return self.root / "runs" / "spares"
+
+    def run_dir(self, name: str) -> Path:
+        return self.root / "runs" / name
+
+    def build_dir(self, name: str) -> Path:
+        return self.root / "extensions" / name
+
+    def candidate_file(self, h: str) -> Path:
+        return self.root / "candidates" / f"{h}.py"
+
+    def write_candidate(self, h: str, source: str) -> Path:
+        path = self.candidate_file(h)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(source)
+            os.replace(tmp, path)
+        return path
