@@ -1,10 +1,10 @@
 """The `agent` command. User mistakes end in one line on stderr and exit code 2, never a traceback."""
+
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from pydantic import ValidationError
@@ -15,13 +15,17 @@ from tools.platforms import names as platform_names
 
 PLATFORMS = ", ".join(platform_names())
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="HipGenerator: an LLM agent that writes fast, correct HIP and CUDA kernels for KernelBench problems.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="HipGenerator: an LLM agent that writes fast, correct HIP and CUDA kernels for KernelBench problems.",
+)
 err = Console(stderr=True, soft_wrap=True)
 console = Console(soft_wrap=True)
 
 
-def _level(level1: bool, level2: bool, level3: bool, level4: bool, level: Optional[int]) -> Optional[int]:
+def _level(level1: bool, level2: bool, level3: bool, level4: bool, level: int | None) -> int | None:
     picked = [n for n, on in ((1, level1), (2, level2), (3, level3), (4, level4)) if on]
     if len(picked) > 1:
         raise UserError("Pick one level: --level1, --level2, --level3 or --level4.")
@@ -37,8 +41,23 @@ def _settings(assign: list[str] | None = None, **flags):
     return Settings(**given)
 
 
-SET_OPT = typer.Option(None, "--set", metavar="NAME=VALUE",
-                       help="any setting by name, e.g. --set max_tokens=500000 (repeatable; see README)")
+SET_OPT = typer.Option(
+    None,
+    "--set",
+    metavar="NAME=VALUE",
+    help="any setting by name, e.g. --set max_tokens=500000 (repeatable; see README)",
+)
+
+
+def _default(name: str):
+    from agent.settings import Settings
+
+    return Settings.model_fields[name].default
+
+
+def _opt(flag: str, help: str):
+    """An option whose absence leaves the setting to the environment, the config file or its default."""
+    return typer.Option(None, flag, help=help)
 
 
 LEVEL_OPTS = dict(
@@ -51,50 +70,62 @@ LEVEL_OPTS = dict(
 
 @app.command()
 def solve(
-    level1: bool = LEVEL_OPTS["level1"], level2: bool = LEVEL_OPTS["level2"], level3: bool = LEVEL_OPTS["level3"],
+    level1: bool = LEVEL_OPTS["level1"],
+    level2: bool = LEVEL_OPTS["level2"],
+    level3: bool = LEVEL_OPTS["level3"],
     level4: bool = LEVEL_OPTS["level4"],
-    range_: Optional[str] = typer.Option(None, "--range", help="problem ids, e.g. 1-10 or 3,5,7-9"),
-    problem: Optional[str] = typer.Option(None, "--problem", help="problem name substring, e.g. 76_Gemm"),
-    dataset: Optional[Path] = typer.Option(None, "--dataset", help="KernelBench checkout (default: $DATASET_BASE)"),
-    model: Optional[str] = typer.Option(None, "--model", help="provider:name (openai:gpt-4.1, anthropic:claude-...) or module:factory"),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server (vLLM, SGLang, Ollama, a gateway)"),
-    samples: Optional[int] = typer.Option(None, "--samples", help="independent threads per problem (default $NUM_SAMPLES or 3)"),
-    max_attempts: Optional[int] = typer.Option(None, "--max-attempts", help="distinct kernels evaluated per thread (default $MAX_ATTEMPTS or 3)"),
-    target: Optional[float] = typer.Option(None, "--target", help="speedup that ends a thread as a success (default 1.0)"),
-    platform: Optional[str] = typer.Option(None, "--platform", help=f"{PLATFORMS} (default: detected from torch)"),
-    arch: Optional[str] = typer.Option(None, "--arch", help="gfx950, gfx942, sm_90a... (default: the device's)"),
-    out: Optional[Path] = typer.Option(None, "--out", help="results folder (default: results)"),
+    range_: str | None = _opt("--range", "problem ids, e.g. 1-10 or 3,5,7-9"),
+    problem: str | None = _opt("--problem", "problem name substring, e.g. 76_Gemm"),
+    dataset: Path | None = _opt("--dataset", "KernelBench checkout (default: $DATASET_BASE)"),
+    model: str | None = _opt("--model", "provider:name (openai:gpt-4.1, anthropic:claude-...) or module:factory"),
+    base_url: str | None = _opt("--base-url", "OpenAI-compatible server (vLLM, SGLang, Ollama, a gateway)"),
+    samples: int | None = _opt(
+        "--samples", f"independent threads per problem (default $NUM_SAMPLES or {_default('samples')})"
+    ),
+    max_attempts: int | None = _opt(
+        "--max-attempts", f"distinct kernels evaluated per thread (default $MAX_ATTEMPTS or {_default('max_attempts')})"
+    ),
+    target: float | None = _opt("--target", f"speedup that ends a thread as a success (default {_default('target')})"),
+    platform: str | None = _opt("--platform", f"{PLATFORMS} (default: detected from torch)"),
+    arch: str | None = _opt("--arch", "gfx950, gfx942, sm_90a... (default: the device's)"),
+    out: Path | None = _opt("--out", "results folder (default: results)"),
     resume: bool = typer.Option(False, "--resume", help="continue the run in --out where it stopped"),
-    concurrency: Optional[int] = typer.Option(None, "--concurrency", help="threads at once (default: samples)"),
-    max_turns: Optional[int] = typer.Option(None, "--max-turns", help="LLM turns per thread (default 40)"),
-    gpus: Optional[str] = typer.Option(None, "--gpus", help="GPUs to evaluate on, one lane each, e.g. 0,1 (default: all visible)"),
-    max_run_tokens: Optional[int] = typer.Option(None, "--max-run-tokens", help="stop asking the LLM once the run has used this many tokens"),
-    max_cost: Optional[float] = typer.Option(None, "--max-cost", help="stop asking the LLM once the run has cost this many USD"),
-    price_input: Optional[float] = typer.Option(None, "--price-input", help="USD per million input tokens (default: agent/prices.json)"),
-    price_output: Optional[float] = typer.Option(None, "--price-output", help="USD per million output tokens"),
+    concurrency: int | None = _opt("--concurrency", "threads at once (default: samples)"),
+    max_turns: int | None = _opt("--max-turns", f"LLM turns per thread (default {_default('max_turns')})"),
+    gpus: str | None = _opt("--gpus", "GPUs to evaluate on, one lane each, e.g. 0,1 (default: all visible)"),
+    max_run_tokens: int | None = _opt("--max-run-tokens", "stop asking the LLM once the run has used this many tokens"),
+    max_cost: float | None = _opt("--max-cost", "stop asking the LLM once the run has cost this many USD"),
+    price_input: float | None = _opt("--price-input", "USD per million input tokens (default: agent/prices.json)"),
+    price_output: float | None = _opt("--price-output", "USD per million output tokens"),
     no_progress: bool = typer.Option(False, "--no-progress", help="no live display, one line per finished thread"),
-    assign: Optional[list[str]] = SET_OPT,
-    level: Optional[int] = typer.Option(None, "--level", hidden=True),
+    assign: list[str] | None = SET_OPT,
+    level: int | None = typer.Option(None, "--level", hidden=True),
 ):
     """Run the agent on KernelBench problems; results, kernels and traces land in --out."""
     flags = dict(locals())  # the options are named as the settings they set, but for those fixed below
     for name in ("level1", "level2", "level3", "level4", "range_", "no_progress", "assign"):
         flags.pop(name)
-    flags.update(level=_level(level1, level2, level3, level4, level), range=range_, resume=resume or None,
-                 progress=False if no_progress else None)
+    flags.update(
+        level=_level(level1, level2, level3, level4, level),
+        range=range_,
+        resume=resume or None,
+        progress=False if no_progress else None,
+    )
     s = _settings(assign, **flags)
     from agent.runner import solve as run_solve
 
     summary = run_solve(s, display=_display(s.progress))
     t = summary["totals"]
     cost = f"; cost ${summary['cost_usd']:.2f}" if summary.get("cost_usd") is not None else ""
-    console.print(f"{summary['problems_count']} problem(s): success {t['success']}, partial {t['partial']}, "
-                    f"failed {t['failed']}; fast_1 = {summary['fast_p']['fast_1']:.2f}{cost}. Results in {s.out}/")
+    console.print(
+        f"{summary['problems_count']} problem(s): success {t['success']}, partial {t['partial']}, failed "
+        f"{t['failed']}; fast_1 = {summary['fast_p']['fast_1']:.2f}{cost}. Results in {s.out}/"
+    )
 
 
 def _display(live: bool):
     """A live table on a terminal; elsewhere (a log file, CI) one line on stderr per finished thread."""
-    from agent.progress import live_display, line_display
+    from agent.progress import line_display, live_display
 
     return live_display(err) if live and err.is_terminal else line_display(err)
 
@@ -103,13 +134,15 @@ def _display(live: bool):
 def eval_(
     kernel: Path = typer.Argument(..., help="a ModelNew Python file"),
     problem: str = typer.Option(..., "--problem", help="problem file, or LEVEL/ID such as 1/19"),
-    dataset: Optional[Path] = typer.Option(None, "--dataset", help="KernelBench checkout for LEVEL/ID"),
-    platform: Optional[str] = typer.Option(None, "--platform", help=PLATFORMS),
-    arch: Optional[str] = typer.Option(None, "--arch"),
+    dataset: Path | None = typer.Option(None, "--dataset", help="KernelBench checkout for LEVEL/ID"),
+    platform: str | None = typer.Option(None, "--platform", help=PLATFORMS),
+    arch: str | None = typer.Option(None, "--arch"),
     upto: str = typer.Option("profile", "--upto", help="build, check or profile (times too)"),
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
-    counters: bool = typer.Option(False, "--counters", help="add the vendor profiler's counters (ncu, rocprofv3) for a correct kernel"),
-    assign: Optional[list[str]] = SET_OPT,
+    counters: bool = typer.Option(
+        False, "--counters", help="add the vendor profiler's counters (ncu, rocprofv3) for a correct kernel"
+    ),
+    assign: list[str] | None = SET_OPT,
 ):
     """Evaluate one kernel file with the same harness, no LLM. Exit 0 when correct, 1 when not."""
     from agent.dataset import resolve_problem
@@ -131,8 +164,14 @@ def eval_(
     result = evaluator.evaluate(prob, source, upto)
     counter_text, counter_data = evaluator.counters(prob, source) if counters and result.correct else ("", {})
     if as_json:
-        data = {"compiled": result.compiled, "correct": result.correct, "speedup": result.speedup,
-                "status": result.status.value, "reason": result.reason, "result": result.model_dump(mode="json")}
+        data = {
+            "compiled": result.compiled,
+            "correct": result.correct,
+            "speedup": result.speedup,
+            "status": result.status.value,
+            "reason": result.reason,
+            "result": result.model_dump(mode="json"),
+        }
         if counters:
             data["counters"] = {"text": counter_text, "data": counter_data}
         typer.echo(json.dumps(data, indent=2))
@@ -145,9 +184,11 @@ def eval_(
 
 
 @app.command()
-def trace(path: Path = typer.Argument(..., help="a problem folder of a results directory, or the whole directory"),
-          full: bool = typer.Option(False, "--full", help="do not abbreviate prompts, code or results"),
-          sample: Optional[int] = typer.Option(None, "--sample")):
+def trace(
+    path: Path = typer.Argument(..., help="a problem folder of a results directory, or the whole directory"),
+    full: bool = typer.Option(False, "--full", help="do not abbreviate prompts, code or results"),
+    sample: int | None = typer.Option(None, "--sample"),
+):
     """A readable transcript of a problem's threads: reasoning, tool calls, results, tokens."""
     from agent.trace_view import render_traces
 
@@ -176,17 +217,22 @@ def status(path: Path = typer.Argument(Path("results"), help="a results director
         raise UserError(f"{path} holds no run (no run_config.json): point agent status at the --out of agent solve.")
     data = read_status(path)
     if data is None:
-        raise UserError(f"{path} has no status.json yet (a run from before status files, or one that has not "
-                        f"started a thread): run agent report {path} for what is on disk.")
+        raise UserError(
+            f"{path} has no status.json yet (a run from before status files, or one that has not "
+            f"started a thread): run agent report {path} for what is on disk."
+        )
     console.print(render(data, max_rows=1000))
 
 
 @app.command()
 def problems(
-    level1: bool = LEVEL_OPTS["level1"], level2: bool = LEVEL_OPTS["level2"], level3: bool = LEVEL_OPTS["level3"],
+    level1: bool = LEVEL_OPTS["level1"],
+    level2: bool = LEVEL_OPTS["level2"],
+    level3: bool = LEVEL_OPTS["level3"],
     level4: bool = LEVEL_OPTS["level4"],
-    range_: Optional[str] = typer.Option(None, "--range"), problem: Optional[str] = typer.Option(None, "--problem"),
-    dataset: Optional[Path] = typer.Option(None, "--dataset"),
+    range_: str | None = typer.Option(None, "--range"),
+    problem: str | None = typer.Option(None, "--problem"),
+    dataset: Path | None = typer.Option(None, "--dataset"),
 ):
     """List the problems a solve with these flags would run."""
     from agent.dataset import load_problems

@@ -1,5 +1,6 @@
 """Problem sets: find a KernelBench checkout (either layout) and pick problems by level, id range and
 name substring."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,8 +18,10 @@ def level_dir(dataset: Path | None, level: int) -> Path:
     for candidate in (root / "KernelBench" / f"level{level}", root / f"level{level}"):
         if candidate.is_dir():
             return candidate
-    raise DatasetError(f"No level{level} folder under {root}: expected {root}/KernelBench/level{level} or "
-                       f"{root}/level{level} (a KernelBench checkout).")
+    raise DatasetError(
+        f"No level{level} folder under {root}: expected {root}/KernelBench/level{level} or "
+        f"{root}/level{level} (a KernelBench checkout)."
+    )
 
 
 def parse_range(spec: str) -> set[int]:
@@ -39,8 +42,9 @@ def parse_range(spec: str) -> set[int]:
     return ids
 
 
-def load_problems(dataset: Path | None, level: int, id_range: str | None = None,
-                  name: str | None = None) -> list[Problem]:
+def load_problems(
+    dataset: Path | None, level: int, id_range: str | None = None, name: str | None = None
+) -> list[Problem]:
     folder = level_dir(dataset, level)
     problems = [Problem.from_file(p, level=level) for p in folder.glob("*.py") if not p.name.startswith("_")]
     problems = [p for p in problems if p.id is not None]
@@ -50,8 +54,12 @@ def load_problems(dataset: Path | None, level: int, id_range: str | None = None,
     if name:
         problems = [p for p in problems if name.lower() in p.name.lower()]
     if not problems:
-        what = " and ".join(x for x in (f"--range {id_range}" if id_range else "",
-                                         f"--problem {name}" if name else "") if x) or "anything"
+        what = (
+            " and ".join(
+                x for x in (f"--range {id_range}" if id_range else "", f"--problem {name}" if name else "") if x
+            )
+            or "anything"
+        )
         raise DatasetError(f"No level{level} problem in {folder} matches {what}: run `agent problems` to list them.")
     return sorted(problems, key=lambda p: (p.id, p.name))
 
@@ -67,7 +75,8 @@ def resolve_problem(spec: str, dataset: Path | None) -> Problem:
         lvl, _, rest = spec.partition("/")
         lvl = lvl.removeprefix("level")
         if lvl.isdigit():
-            found = load_problems(dataset, int(lvl), id_range=rest if rest.isdigit() else None,
-                                  name=None if rest.isdigit() else rest)
+            found = load_problems(
+                dataset, int(lvl), id_range=rest if rest.isdigit() else None, name=None if rest.isdigit() else rest
+            )
             return found[0]
     raise DatasetError(f"Bad --problem '{spec}': give a problem file or LEVEL/ID such as 1/19.")

@@ -1,4 +1,5 @@
 """What a run has spent on the LLM: tokens and cost per problem, and the run-wide limits on both."""
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,10 @@ class Ledger:
 
     def totals(self) -> dict[str, int]:
         with self._lock:
-            return {k: sum(r[k] for r in self.by_problem.values())
-                    for k in ("input_tokens", "output_tokens", "total_tokens")}
+            return {
+                k: sum(r[k] for r in self.by_problem.values())
+                for k in ("input_tokens", "output_tokens", "total_tokens")
+            }
 
     def cost(self) -> float | None:
         if self.prices is None:

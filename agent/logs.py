@@ -1,4 +1,5 @@
 """structlog to a readable console (warnings up) and to batch_run.log as JSON lines (everything)."""
+
 from __future__ import annotations
 
 import logging
@@ -7,19 +8,26 @@ from pathlib import Path
 
 import structlog
 
-_SHARED = [structlog.contextvars.merge_contextvars, structlog.stdlib.add_log_level,
-           structlog.stdlib.add_logger_name, structlog.processors.TimeStamper(fmt="iso", utc=True)]
+_SHARED = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
 
 
 def configure(log_file: Path | None, console_level: int = logging.WARNING) -> None:
-    structlog.configure(processors=[structlog.stdlib.filter_by_level, *_SHARED,
-                                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-                        logger_factory=structlog.stdlib.LoggerFactory(),
-                        wrapper_class=structlog.stdlib.BoundLogger, cache_logger_on_first_use=False)
+    structlog.configure(
+        processors=[structlog.stdlib.filter_by_level, *_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
 
     def fmt(*tail):
-        return structlog.stdlib.ProcessorFormatter(foreign_pre_chain=_SHARED, processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail])
+        return structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=_SHARED, processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail]
+        )
 
     root = logging.getLogger()
     for h in list(root.handlers):

@@ -1,5 +1,6 @@
 """Where a run stands: a tracker the runner feeds, saved as status.json, and one rendering of it used by
 the live display of `agent solve` and by `agent status DIR`."""
+
 from __future__ import annotations
 
 import json
@@ -55,7 +56,8 @@ class Progress:
         with self._lock:
             self.evals[(problem, n)] = (sample, verdict)
             self.threads[f"{problem}/{sample}"]["attempts"] = sum(
-                1 for (p, _), (s, _) in self.evals.items() if p == problem and s == sample)
+                1 for (p, _), (s, _) in self.evals.items() if p == problem and s == sample
+            )
             if score(result):
                 self._better(f"{problem}/{sample}", problem, score(result))
         self.save()
@@ -94,16 +96,30 @@ class Progress:
             statuses: dict[str, int] = {}
             for _, verdict in self.evals.values():
                 statuses[verdict] = statuses.get(verdict, 0) + 1
-        counts = {s: sum(1 for t in threads.values() if t["state"] == s)
-                  for s in ("queued", "running", "done", "failed", "skipped")}
+        counts = {
+            s: sum(1 for t in threads.values() if t["state"] == s)
+            for s in ("queued", "running", "done", "failed", "skipped")
+        }
         elapsed = time.time() - self.started
         finished = counts["done"] + counts["failed"] + counts["skipped"]
         remaining = counts["queued"] + counts["running"]
         eta = elapsed / finished * remaining if finished and remaining else None
-        return {"state": self.state, "pid": os.getpid(), "host": socket.gethostname(), "started_at": self.started,
-                "updated_at": time.time(), "elapsed_s": elapsed, "eta_s": eta, "threads": threads,
-                "thread_counts": counts, "best": best, "eval_statuses": statuses, "tokens": self.ledger.totals(),
-                "cost_usd": self.ledger.cost(), "lane_busy_s": dict(self.lane_busy)}
+        return {
+            "state": self.state,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_at": self.started,
+            "updated_at": time.time(),
+            "elapsed_s": elapsed,
+            "eta_s": eta,
+            "threads": threads,
+            "thread_counts": counts,
+            "best": best,
+            "eval_statuses": statuses,
+            "tokens": self.ledger.totals(),
+            "cost_usd": self.ledger.cost(),
+            "lane_busy_s": dict(self.lane_busy),
+        }
 
     def save(self) -> None:
         """Every change is written at once (a thread may then run for minutes without news); the
@@ -172,14 +188,19 @@ def render(status: dict, max_rows: int = 30):
         f"{c['queued']} queued, {c['failed']} failed" + (f", {c['skipped']} skipped" if c.get("skipped") else ""),
         f"\nbest speedup so far {max(best):.2f}x over {len(best)} problem(s)" if best else "\nno correct kernel yet",
         f"  |  evaluations: {evals}\ntokens {tokens:,}{cost}  |  elapsed {_clock(status['elapsed_s'])}  "
-        f"ETA {_clock(status.get('eta_s'))}  |  GPU lanes busy: {lanes}")
+        f"ETA {_clock(status.get('eta_s'))}  |  GPU lanes busy: {lanes}",
+    )
     table = Table(box=None, pad_edge=False)
     for col in ("problem", "samples", "attempts", "best", "ended"):
         table.add_column(col)
     order = sorted(problems.items(), key=lambda kv: (not kv[1]["running"], kv[0]))
     for name, r in order[:max_rows]:
-        samples = f"{r['done']} done" + (f" {r['running']} running" if r["running"] else "") + \
-                  (f" {r['queued']} queued" if r["queued"] else "") + (f" {r['failed']} failed" if r["failed"] else "")
+        samples = (
+            f"{r['done']} done"
+            + (f" {r['running']} running" if r["running"] else "")
+            + (f" {r['queued']} queued" if r["queued"] else "")
+            + (f" {r['failed']} failed" if r["failed"] else "")
+        )
         b = status["best"].get(name)
         table.add_row(name, samples, str(r["attempts"]), f"{b:.3f}x" if b else "-", ", ".join(sorted(set(r["ended"]))))
     if len(order) > max_rows:
@@ -217,11 +238,14 @@ def line_display(console):
             mine, problem_best = info.get("best"), snap["best"].get(key.rsplit("/", 1)[0])
             # the thread's own best; the problem's too where another sample did better
             others = f" (problem {problem_best:.3f}x)" if problem_best and problem_best != mine else ""
-            console.print(f"[{c['done'] + c['failed'] + c['skipped']}/{len(snap['threads'])}] {key}: {info['state']}"
-                          f" ({info.get('ended') or '-'}), {info['attempts']} attempt(s), best "
-                          f"{f'{mine:.3f}x' if mine else '-'}{others}; tokens {snap['tokens'].get('total_tokens', 0):,}, "
-                          f"elapsed {_clock(snap['elapsed_s'])}, ETA {_clock(snap['eta_s'])}",
-                          markup=False, highlight=False)
+            console.print(
+                f"[{c['done'] + c['failed'] + c['skipped']}/{len(snap['threads'])}] {key}: {info['state']}"
+                f" ({info.get('ended') or '-'}), {info['attempts']} attempt(s), best "
+                f"{f'{mine:.3f}x' if mine else '-'}{others}; tokens {snap['tokens'].get('total_tokens', 0):,}, "
+                f"elapsed {_clock(snap['elapsed_s'])}, ETA {_clock(snap['eta_s'])}",
+                markup=False,
+                highlight=False,
+            )
 
         progress.listeners.append(tell)
         try:

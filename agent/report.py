@@ -1,8 +1,10 @@
 """Rebuild summary.json and the detailed reports from what is on disk (after a run, or any time with
 `agent report`)."""
+
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from agent.store import read_results, status_of, write_atomic, write_json
@@ -68,8 +70,11 @@ def problem_report(problem_dir: Path, target: float) -> dict:
         "correct_attempts": len(correct),
         "samples": stats["ended"],
         "tokens": stats["tokens"],
-        "errors": [f"code_{r['n']}: {r.get('status')}: {str(r.get('reason', ''))[:300]}"
-                   for r in results if not r.get("correct")],
+        "errors": [
+            f"code_{r['n']}: {r.get('status')}: {str(r.get('reason', ''))[:300]}"
+            for r in results
+            if not r.get("correct")
+        ],
     }
 
 
@@ -78,47 +83,85 @@ def build_reports(out: Path) -> dict:
     config = json.loads((out / "run_config.json").read_text()) if (out / "run_config.json").exists() else {}
     target = float((config.get("settings") or {}).get("target", 1.0))
     names = list(config.get("problems") or [])
-    names += sorted(d.name for d in out.iterdir() if d.is_dir() and d.name not in names
-                    and (any(d.glob("result_*.json")) or any(d.glob("trace_*.jsonl"))))
-    problems = [problem_report(out / n, target) if (out / n).is_dir() else
-                {"problem": n, "status": "failed", "best_speedup": None, "attempts": 0, "correct_attempts": 0,
-                 "samples": {}, "tokens": {}, "errors": ["never ran"]} for n in names]
+    names += sorted(
+        d.name
+        for d in out.iterdir()
+        if d.is_dir() and d.name not in names and (any(d.glob("result_*.json")) or any(d.glob("trace_*.jsonl")))
+    )
+    problems = [
+        problem_report(out / n, target)
+        if (out / n).is_dir()
+        else {
+            "problem": n,
+            "status": "failed",
+            "best_speedup": None,
+            "attempts": 0,
+            "correct_attempts": 0,
+            "samples": {},
+            "tokens": {},
+            "errors": ["never ran"],
+        }
+        for n in names
+    ]
     for r in problems:
         r["cost_usd"] = _cost(r["tokens"], config.get("prices"))
-    n = len(problems) or 1
-    def fast(r: dict, p: float) -> bool:
-        correct = r["status"] in ("success", "partial")
-        return correct and (p == 0.0 or (r["best_speedup"] or 0.0) > p)
-
-    fast_p = {f"fast_{p:g}": sum(fast(r, p) for r in problems) / n for p in FAST_P}
     totals = {k: sum(1 for r in problems if r["status"] == k) for k in ("success", "partial", "failed")}
-    tokens = {k: sum((r.get("tokens") or {}).get(k, 0) for r in problems) for k in ("input_tokens", "output_tokens", "total_tokens")}
-    speedups = [r["best_speedup"] for r in problems if r["best_speedup"]]
-    geomean = None
-    if speedups:
-        import math
-        geomean = math.exp(sum(math.log(x) for x in speedups) / len(speedups))
-    summary = {"config": config, "totals": totals, "problems_count": len(problems), "fast_p": fast_p,
-               "geomean_speedup_correct": geomean, "tokens": tokens, "cost_usd": _cost(tokens, config.get("prices")),
-               "prices": config.get("prices"), "lanes": lane_stats(out),
-               "problems": {r["problem"]: {k: r[k] for k in ("status", "best_speedup", "attempts", "tokens", "cost_usd")}
-                            for r in problems}}
+    tokens = {
+        k: sum((r.get("tokens") or {}).get(k, 0) for r in problems)
+        for k in ("input_tokens", "output_tokens", "total_tokens")
+    }
+    fast_p, geomean = _speed_figures(problems)
+    summary = {
+        "config": config,
+        "totals": totals,
+        "problems_count": len(problems),
+        "fast_p": fast_p,
+        "geomean_speedup_correct": geomean,
+        "tokens": tokens,
+        "cost_usd": _cost(tokens, config.get("prices")),
+        "prices": config.get("prices"),
+        "lanes": lane_stats(out),
+        "problems": {
+            r["problem"]: {k: r[k] for k in ("status", "best_speedup", "attempts", "tokens", "cost_usd")}
+            for r in problems
+        },
+    }
     write_json(out / "summary.json", summary)
     write_json(out / "detailed_report.json", {"target": target, "problems": problems})
     write_atomic(out / "detailed_report.txt", render_text(problems, summary, target))
     return summary
 
 
+def _speed_figures(problems: list[dict]) -> tuple[dict[str, float], float | None]:
+    """fast_p (the share of problems correct and faster than p) and the geometric mean speedup of the
+    correct ones."""
+    n = len(problems) or 1
+
+    def fast(r: dict, p: float) -> bool:
+        correct = r["status"] in ("success", "partial")
+        return correct and (p == 0.0 or (r["best_speedup"] or 0.0) > p)
+
+    fast_p = {f"fast_{p:g}": sum(fast(r, p) for r in problems) / n for p in FAST_P}
+    speedups = [r["best_speedup"] for r in problems if r["best_speedup"]]
+    geomean = math.exp(sum(math.log(x) for x in speedups) / len(speedups)) if speedups else None
+    return fast_p, geomean
+
+
 def render_text(problems: list[dict], summary: dict, target: float) -> str:
-    lines = [f"HipGenerator report: {len(problems)} problem(s), target speedup {target:g}x",
-             f"success {summary['totals']['success']}  partial {summary['totals']['partial']}  failed {summary['totals']['failed']}",
-             "fast_p: " + "  ".join(f"{k}={v:.2f}" for k, v in summary["fast_p"].items()),
-             f"tokens: {summary['tokens'].get('total_tokens', 0)}"
-             + (f"  cost: ${summary['cost_usd']:.2f}" if summary.get("cost_usd") is not None else ""), ""]
+    lines = [
+        f"HipGenerator report: {len(problems)} problem(s), target speedup {target:g}x",
+        f"success {summary['totals']['success']}  partial {summary['totals']['partial']}  failed {summary['totals']['failed']}",
+        "fast_p: " + "  ".join(f"{k}={v:.2f}" for k, v in summary["fast_p"].items()),
+        f"tokens: {summary['tokens'].get('total_tokens', 0)}"
+        + (f"  cost: ${summary['cost_usd']:.2f}" if summary.get("cost_usd") is not None else ""),
+        "",
+    ]
     for r in problems:
         sp = f"{r['best_speedup']:.3f}x" if r["best_speedup"] else "-"
-        lines.append(f"{r['problem']:<40} {r['status']:<8} best {sp:<9} attempts {r['attempts']} "
-                     f"(correct {r['correct_attempts']})  {r.get('best_code') or ''}")
+        lines.append(
+            f"{r['problem']:<40} {r['status']:<8} best {sp:<9} attempts {r['attempts']} "
+            f"(correct {r['correct_attempts']})  {r.get('best_code') or ''}"
+        )
         for e in r["errors"][:5]:
             lines.append(f"    {e}")
     return "\n".join(lines) + "\n"

@@ -1,4 +1,5 @@
 """`agent solve`: problems x samples, each a checkpointed graph thread, everything saved as it happens."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -10,7 +11,6 @@ from dataclasses import dataclass
 import structlog
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, message_to_dict
-from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agent import logs
 from agent.dataset import load_problems
@@ -53,8 +53,10 @@ def make_evaluator(s: Settings, platform: str, lane_log=None) -> Evaluator:
 def make_ledger(s: Settings) -> Ledger:
     prices = prices_for(s.model, s.price_input, s.price_output)
     if s.max_cost is not None and prices is None:
-        raise ConfigError(f"--max-cost needs the price of '{s.model}', which prices.json does not list: "
-                          f"pass --price-input and --price-output (USD per million tokens).")
+        raise ConfigError(
+            f"--max-cost needs the price of '{s.model}', which prices.json does not list: "
+            f"pass --price-input and --price-output (USD per million tokens)."
+        )
     ledger = Ledger(prices, s.max_run_tokens, s.max_cost)
     for d in (p for p in (s.out.iterdir() if s.out.is_dir() else []) if p.is_dir()):
         ledger.add(d.name, trace_stats(d)["tokens"])  # a resumed run counts what it spent before
@@ -82,23 +84,37 @@ def solve(s: Settings, display=None) -> dict:
         raise
     store = RunStore(s.out, s.target)
     logs.configure(store.log_path)
-    write_json(store.config_path, {"settings": s.public(), "platform": platform, "device": device,
-                                   "lanes": [("default" if d is None else d) for d in lanes],
-                                   "spares": evaluator.spares.depth if evaluator.spares is not None else 0,
-                                   "prices": ledger.prices.model_dump() if ledger.prices else None,
-                                   "problems": [p.name for p in problems], "started_at": now_iso()})
+    write_json(
+        store.config_path,
+        {
+            "settings": s.public(),
+            "platform": platform,
+            "device": device,
+            "lanes": [("default" if d is None else d) for d in lanes],
+            "spares": evaluator.spares.depth if evaluator.spares is not None else 0,
+            "prices": ledger.prices.model_dump() if ledger.prices else None,
+            "problems": [p.name for p in problems],
+            "started_at": now_iso(),
+        },
+    )
     budget = s.section(Budget)
     structlog.contextvars.bind_contextvars(run=str(s.out))
-    log.info("run_start", platform=platform, device=device.get("device_name"), problems=len(problems),
-             samples=s.samples, model=s.model, lanes=len(lanes))
+    log.info(
+        "run_start",
+        platform=platform,
+        device=device.get("device_name"),
+        problems=len(problems),
+        samples=s.samples,
+        model=s.model,
+        lanes=len(lanes),
+    )
     jobs = [(p, i) for p in problems for i in range(s.samples)]
     progress = Progress(s.out, [(p.name, i) for p, i in jobs], ledger, evaluator.lanes.busy_s)
     progress.seed(store.out)
     conn = sqlite3.connect(store.checkpoint_path, check_same_thread=False)
     try:
         run = Run(s, platform, store, evaluator, llm, budget, build_graph(checkpointer(conn)), ledger, progress)
-        with (display(progress) if display else _nothing()), \
-                ThreadPoolExecutor(max_workers=s.threads()) as pool:
+        with display(progress) if display else _nothing(), ThreadPoolExecutor(max_workers=s.threads()) as pool:
             list(pool.map(lambda job: run_thread(run, *job), jobs))
         progress.finish()
     finally:
@@ -139,10 +155,7 @@ def _run_thread(run: Run, problem: Problem, sample: int) -> str | None:
     spent = run.ledger.exhausted()
     if spent:
         return _stop_for_limit(trace, spent, "thread_not_started")
-    wb = Workbench(problem=problem, evaluator=run.evaluator, max_attempts=run.budget.max_attempts,
-                   target=run.budget.target, rules=rules_text(problem.banned_ops),
-                   record=lambda source, result: _record(run, pstore, sample, source, result))
-    ctx = ThreadContext(llm=run.llm, workbench=wb, budget=run.budget, retry=run.settings.section(LLMConfig).retry_policy())
+    ctx = _context(run, problem, pstore, sample)
     if existing:
         inputs = None
         trace.append({"type": "resume", "node": "runner"})
@@ -151,39 +164,75 @@ def _run_thread(run: Run, problem: Problem, sample: int) -> str | None:
         for m in inputs.messages:
             _trace_message(trace, "input", m)
     log.info("thread_start", resumed=bool(existing))
-    ended = None
     try:
-        for chunk in run.graph.stream(inputs, config, context=ctx, stream_mode="updates"):
-            for node, update in chunk.items():
-                if not isinstance(update, dict):
-                    continue
-                for m in update.get("messages", []) or []:
-                    _trace_message(trace, node, m)
-                    if isinstance(m, AIMessage):
-                        run.ledger.add(problem.name, usage_of(m))
-                if update.get("ended"):
-                    ended = update["ended"]
-            spent = run.ledger.exhausted()
-            if spent and not ended:
-                # Stopped between steps, not ended: --resume with a higher limit continues from here.
-                return _stop_for_limit(trace, spent, "thread_stopped")
+        ended = _stream(run, problem, trace, inputs, config, ctx)
     except Exception as e:  # noqa: BLE001 - one thread's failure (LLM down, recursion limit) must not end the run
         log.error("thread_failed", error=f"{type(e).__name__}: {e}")
         trace.append({"type": "error", "node": "runner", "error": f"{type(e).__name__}: {str(e)[:2000]}"})
         return None
+    if ended is not None and ended.startswith("run_"):
+        return ended
     final = KernelState.model_validate(run.graph.get_state(config).values)
     best = final.best.model_dump() if final.best else None
-    trace.append({"type": "end", "node": "judge", "reason": ended, "attempts": len(final.evaluated),
-                  "best": best, "turns": final.turns, "tokens": final.tokens})
+    trace.append(
+        {
+            "type": "end",
+            "node": "judge",
+            "reason": ended,
+            "attempts": len(final.evaluated),
+            "best": best,
+            "turns": final.turns,
+            "tokens": final.tokens,
+        }
+    )
     log.info("thread_end", reason=ended, best=best)
+    return ended
+
+
+def _context(run: Run, problem: Problem, pstore, sample: int) -> ThreadContext:
+    wb = Workbench(
+        problem=problem,
+        evaluator=run.evaluator,
+        max_attempts=run.budget.max_attempts,
+        target=run.budget.target,
+        rules=rules_text(problem.banned_ops),
+        record=lambda source, result: _record(run, pstore, sample, source, result),
+    )
+    return ThreadContext(
+        llm=run.llm, workbench=wb, budget=run.budget, retry=run.settings.section(LLMConfig).retry_policy()
+    )
+
+
+def _stream(run: Run, problem: Problem, trace: TraceWriter, inputs, config: dict, ctx: ThreadContext) -> str | None:
+    """Run the graph, tracing every message as it comes; why it ended, or the run-wide limit that
+    stopped it between steps (then --resume with a higher limit continues from there)."""
+    ended = None
+    for chunk in run.graph.stream(inputs, config, context=ctx, stream_mode="updates"):
+        for node, update in chunk.items():
+            if not isinstance(update, dict):
+                continue
+            for m in update.get("messages", []) or []:
+                _trace_message(trace, node, m)
+                if isinstance(m, AIMessage):
+                    run.ledger.add(problem.name, usage_of(m))
+            ended = update.get("ended") or ended
+        spent = run.ledger.exhausted()
+        if spent and not ended:
+            return _stop_for_limit(trace, spent, "thread_stopped")
     return ended
 
 
 def _first_state(run: Run, problem: Problem, sample: int) -> KernelState:
     dev = run.evaluator.device_info()
-    system = system_prompt(run.platform, problem.name, variant=run.evaluator.platform.prompt_variant,
-                           arch=dev.get("arch", ""), device_name=dev.get("device_name", ""),
-                           target_speedup=f"{run.budget.target:g}", max_attempts=run.budget.max_attempts)
+    system = system_prompt(
+        run.platform,
+        problem.name,
+        variant=run.evaluator.platform.prompt_variant,
+        arch=dev.get("arch", ""),
+        device_name=dev.get("device_name", ""),
+        target_speedup=f"{run.budget.target:g}",
+        max_attempts=run.budget.max_attempts,
+    )
     messages = [SystemMessage(system), HumanMessage(task_prompt(problem.name, problem.level, sample))]
     return KernelState(messages=messages, problem=problem.name, sample=sample, started_at=time.time())
 
@@ -203,8 +252,12 @@ def _record(run: Run, pstore, sample: int, source: str, result) -> int:
 
 
 def _trace_message(trace: TraceWriter, node: str, m) -> None:
-    rec = {"type": "message", "node": node, "elapsed_s": round(time.monotonic() - trace.t0, 3),
-           "message": message_to_dict(m)}
+    rec = {
+        "type": "message",
+        "node": node,
+        "elapsed_s": round(time.monotonic() - trace.t0, 3),
+        "message": message_to_dict(m),
+    }
     if isinstance(m, AIMessage):
         rec["reasoning"] = reasoning_text(m)
         rec["usage"] = usage_of(m)

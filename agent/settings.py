@@ -6,11 +6,13 @@ Settings is flat for the user (one flag or variable per setting), and made of th
 of the program owns, so every default is written once, where it is used: the thread's Budget
 (graphs.budget), the LLM's LLMConfig (graphs.llm), the harness's EvalConfig (tools.harness.config),
 and the run's own fields below. `section(Model)` hands a part its own."""
+
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_origin
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -40,10 +42,18 @@ class Settings(BaseSettings, Budget, LLMConfig, EvalConfig):
     out: Path = Path("results")
     resume: bool = False
     concurrency: int | None = Field(None, ge=1, description="threads at once; default: samples")
-    max_run_tokens: int | None = Field(None, ge=1, description="stop asking the LLM once the whole run has used this many tokens")
-    max_cost: float | None = Field(None, gt=0, description="stop asking the LLM once the run's cost reaches this many USD")
-    price_input: float | None = Field(None, ge=0, description="USD per million input tokens (default: agent/prices.json)")
-    price_output: float | None = Field(None, ge=0, description="USD per million output tokens (default: agent/prices.json)")
+    max_run_tokens: int | None = Field(
+        None, ge=1, description="stop asking the LLM once the whole run has used this many tokens"
+    )
+    max_cost: float | None = Field(
+        None, gt=0, description="stop asking the LLM once the run's cost reaches this many USD"
+    )
+    price_input: float | None = Field(
+        None, ge=0, description="USD per million input tokens (default: agent/prices.json)"
+    )
+    price_output: float | None = Field(
+        None, ge=0, description="USD per million output tokens (default: agent/prices.json)"
+    )
     progress: bool = Field(True, description="live progress display on a terminal")
 
     @field_validator("dataset", mode="before")
@@ -52,8 +62,9 @@ class Settings(BaseSettings, Budget, LLMConfig, EvalConfig):
         return None if isinstance(v, str) and not v.strip() else v
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
-                                   file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         path = os.environ.get(CONFIG_ENV)
         if path:
@@ -93,8 +104,17 @@ def assignments(pairs: list[str]) -> dict[str, str]:
         name = name.strip().replace("-", "_")
         if not sep or not name:
             raise ConfigError(f"Bad --set '{pair}': write it as NAME=VALUE, e.g. --set max_turns=60.")
-        if name not in Settings.model_fields:
+        field = Settings.model_fields.get(name)
+        if field is None:
             known = ", ".join(sorted(Settings.model_fields))
             raise ConfigError(f"Unknown setting '{name}' in --set: the settings are {known}.")
-        out[name] = value
+        out[name] = _structured(name, value) if get_origin(field.annotation) in (dict, list) else value
     return out
+
+
+def _structured(name: str, value: str):
+    """A dict or list setting is given as JSON, as in its environment variable."""
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        raise ConfigError(f"Bad --set {name}: its value is JSON, e.g. --set {name}='{{\"build\": 600}}'.") from None

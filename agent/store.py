@@ -1,5 +1,6 @@
 """The results layout on disk, written as it happens. Every file is written whole and renamed into
 place, so a killed run never leaves a half-written file."""
+
 from __future__ import annotations
 
 import json
@@ -73,8 +74,14 @@ class ProblemStore:
             if n is None:
                 n = self._numbers[key] = self.next_n()
                 write_atomic(self.dir / f"code_{n}.py", source)
-            data = {"n": n, "problem": self.name, "sample": sample, "code_file": f"code_{n}.py",
-                    "evaluated_at": now_iso(), **result.model_dump(mode="json")}
+            data = {
+                "n": n,
+                "problem": self.name,
+                "sample": sample,
+                "code_file": f"code_{n}.py",
+                "evaluated_at": now_iso(),
+                **result.model_dump(mode="json"),
+            }
             write_json(self.dir / f"result_{n}.json", data)
             if self._consider_best(data):
                 write_atomic(self.dir / "best_code.py", source)
@@ -142,5 +149,13 @@ def read_results(problem_dir: Path) -> list[dict]:
     return sorted(out, key=lambda d: d.get("n", 0))
 
 
-__all__ = ["RunStore", "ProblemStore", "TraceWriter", "write_atomic", "write_json", "status_of", "read_results",
-           "Status"]
+__all__ = [
+    "RunStore",
+    "ProblemStore",
+    "TraceWriter",
+    "write_atomic",
+    "write_json",
+    "status_of",
+    "read_results",
+    "Status",
+]

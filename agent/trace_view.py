@@ -4,6 +4,7 @@ Meant for kernel engineers who want to follow the model's reasoning: every turn 
 reply text, each tool call (kernel sources as highlighted code) and each tool result; long parts are cut
 to a few dozen lines unless `full`. Output stays readable when piped to a file (no markup is interpreted
 inside trace text)."""
+
 from __future__ import annotations
 
 import json
@@ -27,6 +28,7 @@ TOKEN_KEYS = ("input_tokens", "output_tokens", "total_tokens")
 
 
 # ---------------------------------------------------------------------------------------------- reading
+
 
 def _records(trace_path: Path) -> list[dict]:
     """The JSON records of one trace; lines that are not a JSON object (a run cut off mid-write) are skipped."""
@@ -157,6 +159,7 @@ def _ended_of(records: list[dict]) -> tuple[str | None, dict | None]:
 
 # ---------------------------------------------------------------------------------------------- summary
 
+
 def thread_summary(trace_path: Path) -> dict:
     """Counts over one trace: model turns, tool calls by name, tokens, why and how it ended.
 
@@ -183,12 +186,21 @@ def thread_summary(trace_path: Path) -> dict:
             for tc in _data(rec).get("invalid_tool_calls") or []:
                 calls[f"{(tc or {}).get('name') or '?'} (invalid)"] += 1
     ended, end = _ended_of(records)
-    return {"sample": _sample_of(Path(trace_path)), "turns": turns, "tool_calls": dict(calls), "tokens": tokens,
-            "ended": ended, "attempts": (end or {}).get("attempts"), "best": (end or {}).get("best"),
-            "resumes": resumes, "errors": errors}
+    return {
+        "sample": _sample_of(Path(trace_path)),
+        "turns": turns,
+        "tool_calls": dict(calls),
+        "tokens": tokens,
+        "ended": ended,
+        "attempts": (end or {}).get("attempts"),
+        "best": (end or {}).get("best"),
+        "resumes": resumes,
+        "errors": errors,
+    }
 
 
 # ---------------------------------------------------------------------------------------------- rendering
+
 
 def _clip(text: str, limit: int, full: bool) -> tuple[str, str | None]:
     """(shown text, note about what was cut or None)."""
@@ -254,6 +266,60 @@ def _render_tool_call(console: Console, tc: dict, full: bool, invalid: bool = Fa
             console.print(Text("     " + note, style="dim"))
 
 
+def _render_system(console: Console, data: dict, full: bool) -> None:
+    text = _text_of(data.get("content"))
+    n = len(text.splitlines())
+    _label(console, "system prompt", "bold magenta", f"{n} lines")
+    if full or n <= SYSTEM_LINES:
+        _body(console, text, n, True)
+    else:
+        _body(console, "\n".join(text.splitlines()[:SYSTEM_LINES]), SYSTEM_LINES, True)
+        console.print(Text(f"  ... ({n} lines, use --full)", style="dim"))
+
+
+def _render_ai(console: Console, rec: dict, data: dict, turn: int, call_names: dict[str, str], full: bool) -> None:
+    usage = _usage(rec)
+    elapsed = rec.get("elapsed_s")
+    when = f"t+{elapsed:.1f}s" if isinstance(elapsed, (int, float)) else ""
+    console.print()
+    _label(console, f"turn {turn}", "bold blue", "  ".join(x for x in (when, f"tokens {_fmt_tokens(usage)}") if x))
+    reasoning = _reasoning_of(rec)
+    if reasoning.strip():
+        console.print(Text("  reasoning:", style="dim italic"))
+        _body(console, reasoning, REASONING_LINES, full, style="dim italic", indent=4)
+    text = _text_of(data.get("content"))
+    if text.strip():
+        console.print(Text("  reply:", style="dim"))
+        _body(console, text, RESULT_LINES, full, indent=4)
+    for tc in data.get("tool_calls") or []:
+        if isinstance(tc, dict):
+            if tc.get("id"):
+                call_names[str(tc["id"])] = str(tc.get("name") or "?")
+            _render_tool_call(console, tc, full)
+    for tc in data.get("invalid_tool_calls") or []:
+        if isinstance(tc, dict):
+            _render_tool_call(console, tc, full, invalid=True)
+
+
+def _render_summary(console: Console, trace_path: Path) -> None:
+    s = thread_summary(trace_path)
+    calls = ", ".join(f"{k} x{v}" for k, v in sorted(s["tool_calls"].items())) or "none"
+    tok = s["tokens"]
+    ended = s["ended"] or "not finished (no end record: still running or cut off)"
+    attempts = "?" if s["attempts"] is None else s["attempts"]
+    console.print()
+    console.print(
+        Text(
+            f"ended: {ended} | attempts {attempts} | best {_fmt_best(s['best'])} | "
+            f"{s['turns']} turns | tokens {tok['input_tokens']} in / {tok['output_tokens']} out / "
+            f"{tok['total_tokens']} total",
+            style="bold",
+        )
+    )
+    console.print(Text(f"tool calls: {calls}", style="dim"))
+    console.print()
+
+
 def _render_thread(console: Console, problem: str, trace_path: Path, full: bool) -> None:
     records = _records(trace_path)
     sample = _sample_of(trace_path)
@@ -273,66 +339,32 @@ def _render_thread(console: Console, problem: str, trace_path: Path, full: bool)
             continue
         mtype, data = _kind(rec), _data(rec)
         if mtype == "system":
-            text = _text_of(data.get("content"))
-            n = len(text.splitlines())
-            _label(console, "system prompt", "bold magenta", f"{n} lines")
-            if full or n <= SYSTEM_LINES:
-                _body(console, text, n, True)
-            else:
-                _body(console, "\n".join(text.splitlines()[:SYSTEM_LINES]), SYSTEM_LINES, True)
-                console.print(Text(f"  ... ({n} lines, use --full)", style="dim"))
+            _render_system(console, data, full)
         elif mtype == "human":
             node = rec.get("node")
             _label(console, "user" if node in (None, "input") else f"user ({node})", "bold green")
             _body(console, _text_of(data.get("content")), RESULT_LINES, full)
         elif mtype == "ai":
             turn += 1
-            usage = _usage(rec)
-            elapsed = rec.get("elapsed_s")
-            when = f"t+{elapsed:.1f}s" if isinstance(elapsed, (int, float)) else ""
-            console.print()
-            _label(console, f"turn {turn}", "bold blue", "  ".join(x for x in (when, f"tokens {_fmt_tokens(usage)}") if x))
-            reasoning = _reasoning_of(rec)
-            if reasoning.strip():
-                console.print(Text("  reasoning:", style="dim italic"))
-                _body(console, reasoning, REASONING_LINES, full, style="dim italic", indent=4)
-            text = _text_of(data.get("content"))
-            if text.strip():
-                console.print(Text("  reply:", style="dim"))
-                _body(console, text, RESULT_LINES, full, indent=4)
-            for tc in data.get("tool_calls") or []:
-                if isinstance(tc, dict):
-                    if tc.get("id"):
-                        call_names[str(tc["id"])] = str(tc.get("name") or "?")
-                    _render_tool_call(console, tc, full)
-            for tc in data.get("invalid_tool_calls") or []:
-                if isinstance(tc, dict):
-                    _render_tool_call(console, tc, full, invalid=True)
+            _render_ai(console, rec, data, turn, call_names, full)
         elif mtype == "tool":
             name = data.get("name") or call_names.get(str(data.get("tool_call_id")), "?")
             status = data.get("status") or "success"
-            _label(console, f"  <- result {name}", "bold cyan" if status == "success" else "bold red", f"status {status}")
+            _label(
+                console, f"  <- result {name}", "bold cyan" if status == "success" else "bold red", f"status {status}"
+            )
             _body(console, _text_of(data.get("content")), RESULT_LINES, full, indent=5)
         else:
             _label(console, f"{mtype or 'message'}", "bold")
             _body(console, _text_of(data.get("content")), RESULT_LINES, full)
-    s = thread_summary(trace_path)
-    calls = ", ".join(f"{k} x{v}" for k, v in sorted(s["tool_calls"].items())) or "none"
-    tok = s["tokens"]
-    ended = s["ended"] or "not finished (no end record: still running or cut off)"
-    attempts = "?" if s["attempts"] is None else s["attempts"]
-    console.print()
-    console.print(Text(f"ended: {ended} | attempts {attempts} | best {_fmt_best(s['best'])} | "
-                       f"{s['turns']} turns | tokens {tok['input_tokens']} in / {tok['output_tokens']} out / "
-                       f"{tok['total_tokens']} total", style="bold"))
-    console.print(Text(f"tool calls: {calls}", style="dim"))
-    console.print()
+    _render_summary(console, trace_path)
 
 
 def _no_traces(path: Path, sample: int | None) -> UserError:
     name = "trace_*.jsonl" if sample is None else f"trace_{sample}.jsonl"
-    return UserError(f"No {name} under {path}: point agent trace at a problem folder of a results directory "
-                     f"(e.g. results/19_ReLU).")
+    return UserError(
+        f"No {name} under {path}: point agent trace at a problem folder of a results directory (e.g. results/19_ReLU)."
+    )
 
 
 def render_traces(path: Path, console: Console, full: bool = False, sample: int | None = None) -> int:
@@ -345,8 +377,7 @@ def render_traces(path: Path, console: Console, full: bool = False, sample: int 
     if own:
         groups = [(path.name, own)]
     else:
-        groups = [(d.name, t) for d in sorted(p for p in path.iterdir() if p.is_dir())
-                  if (t := _traces_in(d, sample))]
+        groups = [(d.name, t) for d in sorted(p for p in path.iterdir() if p.is_dir()) if (t := _traces_in(d, sample))]
     if not groups:
         raise _no_traces(path, sample)
     count = 0

@@ -1,4 +1,5 @@
 """The limits a thread runs under, and the judge's verdict on them."""
+
 from __future__ import annotations
 
 import time
@@ -10,8 +11,9 @@ class Budget(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     target: float = Field(1.0, gt=0, description="speedup that ends a thread as a success")
-    max_attempts: int = Field(3, ge=1, validation_alias="MAX_ATTEMPTS",
-                              description="distinct kernels evaluated per thread")
+    max_attempts: int = Field(
+        3, ge=1, validation_alias="MAX_ATTEMPTS", description="distinct kernels evaluated per thread"
+    )
     max_turns: int = Field(40, ge=1, description="LLM turns per thread")
     max_tokens: int = Field(2_000_000, ge=1, description="tokens per thread")
     max_seconds: float = Field(3 * 3600.0, gt=0, description="wall time per thread")

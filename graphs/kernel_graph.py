@@ -1,4 +1,5 @@
 """model (LLM with the tools bound) -> tools (run in order) -> judge -> model or END."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,13 +48,26 @@ def tools_node(state: KernelState, runtime: Runtime[ThreadContext]) -> dict:
         reply = registry.call(runtime.context.workbench, view, tc["name"], tc.get("args") or {})
         view = view.model_copy(update=reply.updates)
         updates.update(reply.updates)
-        out.append(ToolMessage(content=reply.text, tool_call_id=tc["id"], name=tc["name"], artifact=reply.artifact,
-                               status="error" if reply.text.startswith("ERROR") else "success"))
+        out.append(
+            ToolMessage(
+                content=reply.text,
+                tool_call_id=tc["id"],
+                name=tc["name"],
+                artifact=reply.artifact,
+                status="error" if reply.text.startswith("ERROR") else "success",
+            )
+        )
     for bad in ai.invalid_tool_calls:
-        out.append(ToolMessage(content=f"ERROR: the call to {bad.get('name')} could not be parsed "
-                                       f"({bad.get('error') or 'arguments are not valid JSON'}); send it again with "
-                                       f"JSON arguments.", tool_call_id=bad.get("id") or "invalid", name=bad.get("name"),
-                               status="error"))
+        out.append(
+            ToolMessage(
+                content=f"ERROR: the call to {bad.get('name')} could not be parsed "
+                f"({bad.get('error') or 'arguments are not valid JSON'}); send it again with "
+                f"JSON arguments.",
+                tool_call_id=bad.get("id") or "invalid",
+                name=bad.get("name"),
+                status="error",
+            )
+        )
     return updates | {"messages": out}
 
 

@@ -42,8 +42,17 @@ KEY_ENV = {
 # They get max_retries=0: graphs.llm_retry retries instead, so backoff does not stack and a Retry-After
 # longer than the client's own ceiling (openai's: 60 s) is still honoured.
 _TAKES_RETRY_ARGS = {
-    "anthropic", "deepseek", "azure_openai", "groq", "mistralai", "xai", "openrouter",
-    "fireworks", "together", "google_genai", "perplexity",
+    "anthropic",
+    "deepseek",
+    "azure_openai",
+    "groq",
+    "mistralai",
+    "xai",
+    "openrouter",
+    "fireworks",
+    "together",
+    "google_genai",
+    "perplexity",
 }
 
 _FACTORY_ARGS = ("base_url", "api_key", "temperature")
@@ -64,7 +73,7 @@ class ReasoningChatOpenAI(ChatOpenAI):
     def _create_chat_result(self, response: Any, generation_info: dict | None = None) -> ChatResult:
         result = super()._create_chat_result(response, generation_info)
         raw = response if isinstance(response, dict) else response.model_dump(warnings=False)
-        for generation, choice in zip(result.generations, raw.get("choices") or []):
+        for generation, choice in zip(result.generations, raw.get("choices") or [], strict=False):
             text = _reasoning_field(choice.get("message") or {})
             if text:
                 generation.message.additional_kwargs["reasoning_content"] = text
@@ -73,9 +82,7 @@ class ReasoningChatOpenAI(ChatOpenAI):
     def _convert_chunk_to_generation_chunk(
         self, chunk: dict, default_chunk_class: type, base_generation_info: dict | None
     ) -> ChatGenerationChunk | None:
-        generation = super()._convert_chunk_to_generation_chunk(
-            chunk, default_chunk_class, base_generation_info
-        )
+        generation = super()._convert_chunk_to_generation_chunk(chunk, default_chunk_class, base_generation_info)
         choices = chunk.get("choices") or chunk.get("chunk", {}).get("choices") or []
         if generation is not None and choices:
             text = _reasoning_field(choices[0].get("delta") or {})
@@ -90,16 +97,26 @@ class LLMConfig(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    model: str = Field("openai:gpt-4.1", validation_alias="LLM_MODEL",
-                       description="provider:name (openai:gpt-4.1, anthropic:claude-...) or module:factory")
-    base_url: str | None = Field(None, validation_alias="LLM_BASE_URL",
-                                 description="an OpenAI-compatible server (vLLM, SGLang, Ollama, a gateway)")
+    model: str = Field(
+        "openai:gpt-4.1",
+        validation_alias="LLM_MODEL",
+        description="provider:name (openai:gpt-4.1, anthropic:claude-...) or module:factory",
+    )
+    base_url: str | None = Field(
+        None,
+        validation_alias="LLM_BASE_URL",
+        description="an OpenAI-compatible server (vLLM, SGLang, Ollama, a gateway)",
+    )
     api_key: SecretStr | None = Field(None, validation_alias="LLM_GATEWAY_KEY")
     temperature: float | None = Field(None, validation_alias="LLM_TEMPERATURE")
     streaming: bool = False
     llm_timeout: float = Field(600.0, gt=0, description="seconds one LLM request may take before it is retried")
-    llm_retries: int = Field(8, ge=0, description="retries of one LLM request (429, 5xx, timeouts, dropped connections)")
-    llm_patience_s: float = Field(1800.0, gt=0, description="longest a thread waits for an LLM provider that stays down")
+    llm_retries: int = Field(
+        8, ge=0, description="retries of one LLM request (429, 5xx, timeouts, dropped connections)"
+    )
+    llm_patience_s: float = Field(
+        1800.0, gt=0, description="longest a thread waits for an LLM provider that stays down"
+    )
 
     @field_validator("base_url", "api_key", mode="before")
     @classmethod
@@ -107,9 +124,14 @@ class LLMConfig(BaseModel):
         return None if isinstance(v, str) and not v.strip() else v
 
     def chat_model(self) -> BaseChatModel:
-        return load_chat_model(self.model, base_url=self.base_url,
-                               api_key=self.api_key.get_secret_value() if self.api_key else None,
-                               temperature=self.temperature, timeout=self.llm_timeout, streaming=self.streaming)
+        return load_chat_model(
+            self.model,
+            base_url=self.base_url,
+            api_key=self.api_key.get_secret_value() if self.api_key else None,
+            temperature=self.temperature,
+            timeout=self.llm_timeout,
+            streaming=self.streaming,
+        )
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(retries=self.llm_retries, patience_s=self.llm_patience_s)
@@ -149,8 +171,7 @@ def _resolve_key(provider: str, api_key: str | None, base_url: str | None) -> st
     if env is None:
         return None
     raise BackendError(
-        f"No API key for {provider}: set LLM_GATEWAY_KEY or {env}, "
-        "or point --base-url at a server that needs none."
+        f"No API key for {provider}: set LLM_GATEWAY_KEY or {env}, or point --base-url at a server that needs none."
     )
 
 
@@ -219,8 +240,7 @@ def _from_factory(spec: str, module_name: str, attr: str, **options: Any) -> Bas
     model = factory(**_accepted_kwargs(factory, options))
     if not isinstance(model, BaseChatModel):
         raise BackendError(
-            f"Model backend '{spec}' returned {type(model).__name__}, not a langchain chat model "
-            "(BaseChatModel)."
+            f"Model backend '{spec}' returned {type(model).__name__}, not a langchain chat model (BaseChatModel)."
         )
     return model
 

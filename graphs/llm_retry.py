@@ -1,5 +1,6 @@
 """One retry policy for LLM requests, whatever the provider: rate limits, 5xx answers, timeouts and dropped
 connections are retried with backoff that honours Retry-After, until the retries or the patience run out."""
+
 from __future__ import annotations
 
 import email.utils
@@ -24,8 +25,9 @@ _TRANSIENT = (openai.APIConnectionError, ConnectionError, TimeoutError)
 # Matched by class name, without importing each library: SDKs generated like openai's (anthropic, groq, ...) name
 # theirs the same; httpx and its fork httpx2 (under openai>=3) share TransportError (timeouts, refused and dropped
 # connections); newer langchain integrations add langchain_core's Model*Error, absent from older releases.
-_TRANSIENT_NAMES = frozenset({"APIConnectionError", "APITimeoutError", "TransportError", "ModelConnectionError",
-                              "ModelTimeoutError"})
+_TRANSIENT_NAMES = frozenset(
+    {"APIConnectionError", "APITimeoutError", "TransportError", "ModelConnectionError", "ModelTimeoutError"}
+)
 
 
 class RetryPolicy(BaseModel):
@@ -114,8 +116,10 @@ def _give_up_message(exc: BaseException, policy: RetryPolicy, retried: int, elap
     if not retried:
         head = f"the LLM provider failed ({describe(exc)})"
     else:
-        head = (f"the LLM provider kept failing ({describe(exc)}) after {retried} "
-                f"{'retry' if retried == 1 else 'retries'} over {elapsed:.0f} s")
+        head = (
+            f"the LLM provider kept failing ({describe(exc)}) after {retried} "
+            f"{'retry' if retried == 1 else 'retries'} over {elapsed:.0f} s"
+        )
     if retried >= policy.retries:
         return head if retried else f"{head} and retries are off"
     return f"{head}; waiting {wait:.0f} s more would pass the patience of {policy.patience_s:g} s"
@@ -125,9 +129,14 @@ def log_retry(attempt: int, exc: BaseException, wait_s: float) -> None:
     log.warning("llm_retry", attempt=attempt, status=status_of(exc), error=describe(exc), wait_s=round(wait_s, 3))
 
 
-def invoke_with_retry(runnable: Any, messages: Any, policy: RetryPolicy, *,
-                      sleep: Callable[[float], None] = time.sleep,
-                      on_retry: Callable[[int, BaseException, float], None] = log_retry) -> Any:
+def invoke_with_retry(
+    runnable: Any,
+    messages: Any,
+    policy: RetryPolicy,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    on_retry: Callable[[int, BaseException, float], None] = log_retry,
+) -> Any:
     """`runnable.invoke(messages)`, retried per `policy`; raises LLMUnavailable once it gives up, and any
     error that is not worth retrying (400, 401, 403, 404, 422, a bug) at once."""
     first_failure: float | None = None

@@ -8,6 +8,7 @@ matches, ``default_family`` (a family name or null) is used.
 Templates use :class:`string.Template` syntax (``$name`` / ``${name}``, a literal dollar is ``$$``)
 and are filled with ``substitute``: a missing variable raises ``KeyError`` instead of leaving a blank.
 """
+
 from __future__ import annotations
 
 import functools
@@ -31,9 +32,7 @@ def _config() -> dict[str, Any]:
 
 @functools.cache
 def _family_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    return tuple(
-        (fam["name"], re.compile(fam["pattern"], re.IGNORECASE)) for fam in _config()["families"]
-    )
+    return tuple((fam["name"], re.compile(fam["pattern"], re.IGNORECASE)) for fam in _config()["families"])
 
 
 def load_config() -> dict:

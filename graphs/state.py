@@ -1,4 +1,5 @@
 """What a thread remembers between steps; checkpointed after each one."""
+
 from __future__ import annotations
 
 import sqlite3

@@ -20,8 +20,9 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 Turn = dict[str, Any]
 DEFAULT_USAGE = {"prompt_tokens": 11, "completion_tokens": 7}
@@ -92,11 +93,21 @@ class OpenAIStub:
         calls = []
         with self._lock:
             if turn.get("malformed_tool_call"):
-                calls.append({"id": f"call_{next(self._call_ids)}", "name": turn.get("name", "write_kernel"),
-                              "arguments": MALFORMED_ARGS})
+                calls.append(
+                    {
+                        "id": f"call_{next(self._call_ids)}",
+                        "name": turn.get("name", "write_kernel"),
+                        "arguments": MALFORMED_ARGS,
+                    }
+                )
             for call in turn.get("tool_calls") or []:
-                calls.append({"id": f"call_{next(self._call_ids)}", "name": call["name"],
-                              "arguments": json.dumps(call.get("args", {}))})
+                calls.append(
+                    {
+                        "id": f"call_{next(self._call_ids)}",
+                        "name": call["name"],
+                        "arguments": json.dumps(call.get("args", {})),
+                    }
+                )
         return calls
 
 
@@ -111,7 +122,7 @@ def _usage(turn: Turn) -> dict | None:
 
 def _pieces(text: str, n: int = 3) -> list[str]:
     size = max(1, -(-len(text) // n))
-    return [text[i:i + size] for i in range(0, len(text), size)]
+    return [text[i : i + size] for i in range(0, len(text), size)]
 
 
 def _completion(body: dict, turn: Turn, calls: list[dict]) -> dict:
@@ -136,8 +147,12 @@ def _completion(body: dict, turn: Turn, calls: list[dict]) -> dict:
 
 
 def _stream_chunks(body: dict, turn: Turn, calls: list[dict]) -> list[dict]:
-    base = {"id": f"chatcmpl-{time.monotonic_ns()}", "object": "chat.completion.chunk",
-            "created": int(time.time()), "model": body.get("model", "stub-model")}
+    base = {
+        "id": f"chatcmpl-{time.monotonic_ns()}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": body.get("model", "stub-model"),
+    }
 
     def chunk(delta: dict, finish: str | None = None) -> dict:
         return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
@@ -147,10 +162,24 @@ def _stream_chunks(body: dict, turn: Turn, calls: list[dict]) -> list[dict]:
     chunks += [chunk({field: piece}) for piece in _pieces(turn.get("reasoning") or "")]
     chunks += [chunk({"content": piece}) for piece in _pieces(turn.get("content") or "")]
     for index, call in enumerate(calls):
-        chunks.append(chunk({"tool_calls": [{"index": index, "id": call["id"], "type": "function",
-                                             "function": {"name": call["name"], "arguments": ""}}]}))
-        chunks += [chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
-                   for piece in _pieces(call["arguments"])]
+        chunks.append(
+            chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": index,
+                            "id": call["id"],
+                            "type": "function",
+                            "function": {"name": call["name"], "arguments": ""},
+                        }
+                    ]
+                }
+            )
+        )
+        chunks += [
+            chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+            for piece in _pieces(call["arguments"])
+        ]
     chunks.append(chunk({}, "tool_calls" if calls else "stop"))
     usage = _usage(turn)
     if (body.get("stream_options") or {}).get("include_usage") and usage is not None:
@@ -177,8 +206,13 @@ def _handler_for(stub: OpenAIStub) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             if self.path.rstrip("/") == "/v1/models":
-                self._send_json(200, {"object": "list", "data": [
-                    {"id": "stub-model", "object": "model", "created": 0, "owned_by": "stub"}]})
+                self._send_json(
+                    200,
+                    {
+                        "object": "list",
+                        "data": [{"id": "stub-model", "object": "model", "created": 0, "owned_by": "stub"}],
+                    },
+                )
             else:
                 self._send_json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
 
@@ -208,8 +242,11 @@ def _handler_for(stub: OpenAIStub) -> type[BaseHTTPRequestHandler]:
                 self._send_json(400, {"error": {"message": "stub script exhausted", "type": "invalid_request_error"}})
                 return
             if status := turn.get("status"):
-                self._send_json(status, {"error": {"message": f"stub error {status}", "type": "stub_error",
-                                                   "code": status}}, turn.get("headers"))
+                self._send_json(
+                    status,
+                    {"error": {"message": f"stub error {status}", "type": "stub_error", "code": status}},
+                    turn.get("headers"),
+                )
                 return
             calls = stub._tool_calls(turn)
             if not body.get("stream"):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
@@ -45,9 +46,7 @@ class ScriptedChatModel(BaseChatModel):
                 reply = self.script(list(messages))
             else:
                 if self._index >= len(self.script):
-                    raise RuntimeError(
-                        f"ScriptedChatModel ran out of replies after {len(self.script)} calls"
-                    )
+                    raise RuntimeError(f"ScriptedChatModel ran out of replies after {len(self.script)} calls")
                 reply = self.script[self._index]
                 self._index += 1
         if isinstance(reply, str):

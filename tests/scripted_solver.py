@@ -7,6 +7,7 @@ With HIPGEN_SCRIPT_VARY=1 each sample writes its own variant of every fixture: a
 `BLOCK = <n>` line gets a block size chosen by the sample number (0: 256, 1: 128, 2: 512, 3: 1024,
 4: 64, ...), so the variants share one native build; a fixture without such a line gets a trailing
 `# sample N` comment instead. The sample number is read from the task message ("sample N")."""
+
 from __future__ import annotations
 
 import json
@@ -58,8 +59,12 @@ def _call(name: str, n: int, **args) -> dict:
 
 
 def _say(text: str, reasoning: str, calls: list[dict], step: int) -> AIMessage:
-    return AIMessage(content=text, tool_calls=calls, additional_kwargs={"reasoning_content": reasoning},
-                     usage_metadata={"input_tokens": 1000 + step, "output_tokens": 100 + step, "total_tokens": 1100 + 2 * step})
+    return AIMessage(
+        content=text,
+        tool_calls=calls,
+        additional_kwargs={"reasoning_content": reasoning},
+        usage_metadata={"input_tokens": 1000 + step, "output_tokens": 100 + step, "total_tokens": 1100 + 2 * step},
+    )
 
 
 def policy(messages) -> AIMessage:
@@ -74,8 +79,12 @@ def policy(messages) -> AIMessage:
         source = (KERNELS / plan[written]).read_text()
         if os.environ.get("HIPGEN_SCRIPT_VARY") == "1":
             source = vary(source, _sample(messages))
-        return _say(f"Writing {plan[written]}.", f"{why} Next I try {plan[written]}.",
-                    [_call("write_kernel", step, source=source), _call("compile_kernel", step)], step)
+        return _say(
+            f"Writing {plan[written]}.",
+            f"{why} Next I try {plan[written]}.",
+            [_call("write_kernel", step, source=source), _call("compile_kernel", step)],
+            step,
+        )
 
     if step == 0:
         return _say("", "First I read the reference.", [_call("read_reference", step)], step)
@@ -93,7 +102,9 @@ def policy(messages) -> AIMessage:
             return _say("", "Correct on every trial; now timing.", [_call("profile_kernel", step)], step)
         return write_next(f"Wrong: {verdict.splitlines()[0][:120]}.")
     if last.name == "profile_kernel":
-        return _say("The kernel is correct and timed; I stop here.", f"Profile said: {verdict.splitlines()[0][:100]}", [], step)
+        return _say(
+            "The kernel is correct and timed; I stop here.", f"Profile said: {verdict.splitlines()[0][:100]}", [], step
+        )
     return _say("Done.", "Unexpected tool result.", [], step)
 
 
@@ -107,8 +118,11 @@ def wire_turn(body: dict) -> dict:
         if isinstance(m, ToolMessage):
             m.name = names.get(m.tool_call_id, m.name)  # the wire format drops a tool result's name
     reply = policy(messages)
-    return {"content": reply.content, "reasoning": reply.additional_kwargs["reasoning_content"],
-            "tool_calls": [{"name": c["name"], "args": c["args"]} for c in reply.tool_calls]}
+    return {
+        "content": reply.content,
+        "reasoning": reply.additional_kwargs["reasoning_content"],
+        "tool_calls": [{"name": c["name"], "args": c["args"]} for c in reply.tool_calls],
+    }
 
 
 def factory() -> ScriptedChatModel:

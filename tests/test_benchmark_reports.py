@@ -1,6 +1,7 @@
 """The batch-throughput benchmark's report, read from a real run folder (`agent solve` on the cpu
 platform with the scripted model): it is what says that a GPU run lost or duplicated nothing, so it
 must pass a whole run and catch a missing or repeated result."""
+
 import json
 import shutil
 import subprocess
@@ -17,17 +18,44 @@ PROBLEMS = ["1_Small_ReLU", "4_Row_Sum"]
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, cache_dir):
     out = tmp_path_factory.mktemp("bench") / "results"
-    cmd = AGENT + ["solve", "--dataset", str(DATA), "--level1", "--range", "1,4", "--samples", "2",
-                   "--model", "tests.scripted_solver:factory", "--platform", "cpu", "--target", "0.05",
-                   "--out", str(out), "--no-progress"]
+    cmd = AGENT + [
+        "solve",
+        "--dataset",
+        str(DATA),
+        "--level1",
+        "--range",
+        "1,4",
+        "--samples",
+        "2",
+        "--model",
+        "tests.scripted_solver:factory",
+        "--platform",
+        "cpu",
+        "--target",
+        "0.05",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     env = agent_env(HIPGEN_SCRIPT=json.dumps(SCRIPT), HIPGEN_SCRIPT_VARY="1", HIPGEN_CACHE_DIR=str(cache_dir))
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     intervals = [json.loads(line) for line in (out / "lanes.jsonl").read_text().splitlines()]
     start, end = min(r["start"] for r in intervals) - 1.0, max(r["end"] for r in intervals) + 1.0
     # the cpu platform's one lane is named "default"
-    (out / META_FILE).write_text(json.dumps({"gpus": ["default"], "problems": PROBLEMS, "samples": 2,
-                                             "concurrency": 2, "spares": None, "start": start, "end": end}))
+    (out / META_FILE).write_text(
+        json.dumps(
+            {
+                "gpus": ["default"],
+                "problems": PROBLEMS,
+                "samples": 2,
+                "concurrency": 2,
+                "spares": None,
+                "start": start,
+                "end": end,
+            }
+        )
+    )
     return out
 
 

@@ -41,7 +41,9 @@ def test_unparsable_source_gets_no_note():
     assert build_notes("def broken(:\n", "cuda") == []
 
 
-@pytest.mark.parametrize("path", GPU_FIXTURES, ids=[f"{p.parent.parent.name}/{p.parent.name}/{p.name}" for p in GPU_FIXTURES])
+@pytest.mark.parametrize(
+    "path", GPU_FIXTURES, ids=[f"{p.parent.parent.name}/{p.parent.name}/{p.name}" for p in GPU_FIXTURES]
+)
 def test_our_gpu_fixtures_follow_the_advice(path):
     """The fixtures are what the prompts hold up as good practice, and their builds dominate the GPU tests."""
     assert build_notes(path.read_text(), "cuda") == []

@@ -7,6 +7,7 @@ the runtime ones cost one g++ build each (shared through the session cache_dir).
 The table is the contract: (fixture, problem, allowed statuses, reason substrings, cheat class). A
 case passes when the status is one of the allowed ones and the reason (or a violation, or the build
 errors) contains one of the substrings."""
+
 from __future__ import annotations
 
 import ast
@@ -24,7 +25,7 @@ MATMUL = "KernelBench/level1/3_Small_Matmul.py"
 ROW_SUM = "KernelBench/level1/4_Row_Sum.py"
 CENTERED = "KernelBench/level1/5_Tiny_Centered.py"
 
-S, I, R = Status.static_error, Status.incorrect, Status.rejected
+S, I, R = Status.static_error, Status.incorrect, Status.rejected  # noqa: E741
 NAN = "NaN/Inf value(s)"
 TIMED_MISMATCH = "outputs during timing did not match the reference"
 
@@ -59,8 +60,7 @@ CHEATS = [
     case("cpu/cheat/relu_gc_lookup.py", RELU, S, "introspection", "8 gc introspection"),
     case("cpu/cheat/relu_shape_cache.py", RELU, S, "caching", "9a Python result cache"),
     # 9b: C++ static map keyed by data_ptr: a stale answer in the check, or replayed during timing.
-    case("cpu/cheat/relu_ptr_cache.py", RELU, {I, R}, (TIMED_MISMATCH, "elements outside", NAN),
-         "9b C++ result cache"),
+    case("cpu/cheat/relu_ptr_cache.py", RELU, {I, R}, (TIMED_MISMATCH, "elements outside", NAN), "9b C++ result cache"),
     # 10: empty_like and nothing written, hoping for the reference's freed output. malloc fills what it
     # hands the candidate with the poison byte (glibc's M_PERTURB), so the unwritten part is NaN.
     case("cpu/cheat/relu_empty_noop.py", RELU, I, NAN, "10 reads freed reference memory"),
@@ -69,14 +69,18 @@ CHEATS = [
     case("cpu/bad/relu_modifies_input.py", RELU, I, "modified in place", "12 input modified in place"),
     case("cpu/bad/relu_wrong_shape.py", RELU, I, "shape", "13 wrong shape that broadcasts"),
     case("cpu/cheat/tiny_centered_zeros.py", CENTERED, I, "relative L2", "14 zeros on a near-zero reference"),
-    case("cpu/cheat/scale_shift_half.py", SCALE_SHIFT, I, ("elements outside", "relative L2"),
-         "15 half precision inside the C++"),
+    case(
+        "cpu/cheat/scale_shift_half.py",
+        SCALE_SHIFT,
+        I,
+        ("elements outside", "relative L2"),
+        "15 half precision inside the C++",
+    ),
     case("cpu/cheat/relu_half_python.py", RELU, S, "precision", "15 .half() in Python"),
     case("cpu/bad/relu_nan.py", RELU, I, "NaN/Inf", "16 NaN in the output"),
     # 19: accumulates into a never-zeroed torch::empty scratch. Poisoning freed memory alone let it through
     # with plain wrong values when malloc gave it a freed block the poison pass had not reused.
-    case("cpu/cheat/row_sum_dirty_scratch.py", ROW_SUM, I, NAN,
-         "19 depends on leftover memory"),
+    case("cpu/cheat/row_sum_dirty_scratch.py", ROW_SUM, I, NAN, "19 depends on leftover memory"),
 ]
 
 HONEST = [
@@ -98,8 +102,7 @@ def built(cpu_evaluator):
     """Build every runtime fixture up front, two at a time: one g++ per distinct source."""
     todo = [(c.fixture, c.problem) for c in CHEATS if not _static_expected(c)] + HONEST
     with ThreadPoolExecutor(max(1, cpu_evaluator.config.build_jobs)) as pool:
-        list(pool.map(lambda fp: cpu_evaluator.evaluate(problem(fp[1]), (KERNELS / fp[0]).read_text(), "build"),
-                      todo))
+        list(pool.map(lambda fp: cpu_evaluator.evaluate(problem(fp[1]), (KERNELS / fp[0]).read_text(), "build"), todo))
     return cpu_evaluator
 
 
@@ -125,6 +128,7 @@ def test_honest_kernel_passes(built, fixture, prob):
 
 # ---- the corpus itself: complete, documented, and the cuda half's static verdicts ----
 
+
 def _cheat_files(platform: str) -> list[str]:
     return sorted(p.relative_to(KERNELS).as_posix() for p in (KERNELS / platform / "cheat").glob("*.py"))
 
@@ -140,7 +144,9 @@ def test_cheat_file_says_which_cheat_and_why(fixture):
     src = (KERNELS / fixture).read_text()
     doc = ast.get_docstring(ast.parse(src)) or ""
     assert doc.startswith("Cheat (class "), doc[:80]
-    assert any(w in doc for w in ("must", "reject", "fail", "incorrect", "static_error")), doc  # and why it has to be turned away
+    assert any(w in doc for w in ("must", "reject", "fail", "incorrect", "static_error")), (
+        doc
+    )  # and why it has to be turned away
 
 
 def test_every_cuda_cheat_file_is_in_the_gpu_table():
@@ -153,9 +159,10 @@ def test_cuda_corpus_static_verdicts_without_a_gpu():
     """The source rules need no GPU: the cuda cheats meant to be caught statically are, for the named
     rule, and the cuda fixtures meant for the runtime checks (and the honest ones) pass the rules, so a
     GPU run really exercises the runtime check."""
-    from tests.test_cheats_gpu import CHEATS as GPU_CHEATS, HONEST as GPU_HONEST
-    from tools.problem import DEFAULT_BANNED_OPS
+    from tests.test_cheats_gpu import CHEATS as GPU_CHEATS
+    from tests.test_cheats_gpu import HONEST as GPU_HONEST
     from tools.harness.static_check import check_source
+    from tools.problem import DEFAULT_BANNED_OPS
 
     for c in GPU_CHEATS:
         vs = check_source((KERNELS / c.fixture).read_text(), "cuda", DEFAULT_BANNED_OPS)

@@ -5,6 +5,7 @@ statuses, reason substrings, cheat class). The static cheat classes that do not 
 platforms (3, 4, 5, 6, 8, 9a, 15-static) are covered by the cpu corpus; the source rules' verdicts
 on this table are also asserted without a GPU there (test_cuda_corpus_static_verdicts_without_a_gpu).
 Lines starting FIGURE are what each verdict looked like."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,7 @@ TANH = "level1/22_Big_Tanh.py"
 ROW_SUM = "level1/47_Big_Row_Sum.py"
 CENTERED = "level1/5_Tiny_Centered.py"
 
-S, I, R = Status.static_error, Status.incorrect, Status.rejected
+S, I, R = Status.static_error, Status.incorrect, Status.rejected  # noqa: E741
 NAN = "NaN/Inf value(s)"
 TIMED_MISMATCH = "outputs during timing did not match the reference"
 
@@ -32,20 +33,36 @@ CHEATS: list[Case] = [
     case("cuda/bad/relu_aten_inside.py", RELU, R, "none of the kernels in your source ran", "1 ATen in the wrapper"),
     case("cuda/cheat/relu_sliver.py", RELU, R, "library kernels did most of the work", "2 launched on a sliver"),
     case("cuda/cheat/relu_sync_patch.py", RELU, S, "timer-patch", "7 patched synchronize"),
-    case("cuda/cheat/relu_ptr_cache.py", RELU, {I, R}, (TIMED_MISMATCH, "elements outside", NAN),
-         "9b C++ result cache"),
+    case(
+        "cuda/cheat/relu_ptr_cache.py", RELU, {I, R}, (TIMED_MISMATCH, "elements outside", NAN), "9b C++ result cache"
+    ),
     case("cuda/cheat/relu_empty_noop.py", RELU, I, NAN, "10 reads freed reference memory"),
     # It writes half the output; the other half is the harness's NaN poison.
     case("cuda/bad/relu_wrong.py", RELU, I, NAN, "11 partial output"),
     case("cuda/cheat/tiny_centered_zeros.py", CENTERED, I, "relative L2", "14 zeros on a near-zero reference"),
     case("cuda/cheat/tanh_half.py", TANH, I, ("elements outside", "relative L2"), "15 half precision in CUDA"),
     case("cuda/cheat/relu_stream_create.py", RELU, S, "stream", "17a side stream (static)"),
-    case("cuda/cheat/relu_side_stream.py", RELU, {R, I},
-         ("work ran outside the current stream", NAN, "elements outside"), "17b side stream (runtime)"),
-    case("cuda/cheat/relu_warmup_replay.py", RELU, {R, I}, ("speed-of-light floor", TIMED_MISMATCH),
-         "18 faster than the speed-of-light floor"),
-    case("cuda/cheat/row_sum_dirty_scratch.py", ROW_SUM, I, (NAN, "different results for the same inputs"),
-         "19 depends on leftover memory"),
+    case(
+        "cuda/cheat/relu_side_stream.py",
+        RELU,
+        {R, I},
+        ("work ran outside the current stream", NAN, "elements outside"),
+        "17b side stream (runtime)",
+    ),
+    case(
+        "cuda/cheat/relu_warmup_replay.py",
+        RELU,
+        {R, I},
+        ("speed-of-light floor", TIMED_MISMATCH),
+        "18 faster than the speed-of-light floor",
+    ),
+    case(
+        "cuda/cheat/row_sum_dirty_scratch.py",
+        ROW_SUM,
+        I,
+        (NAN, "different results for the same inputs"),
+        "19 depends on leftover memory",
+    ),
 ]
 
 HONEST = [
@@ -71,9 +88,13 @@ def cuda_evaluator(cache_dir):
     # Every build up front, in parallel (one nvcc each); static rejections return at once.
     todo = [(c.fixture, c.problem) for c in CHEATS] + HONEST
     with ThreadPoolExecutor(len(todo)) as pool:
-        builds = list(pool.map(lambda fp: ev.evaluate(Problem.from_file(GPU_DATA / fp[1]),
-                                                      (KERNELS / fp[0]).read_text(), "build"), todo))
-    for (fixture, _), r in zip(todo, builds):
+        builds = list(
+            pool.map(
+                lambda fp: ev.evaluate(Problem.from_file(GPU_DATA / fp[1]), (KERNELS / fp[0]).read_text(), "build"),
+                todo,
+            )
+        )
+    for (fixture, _), r in zip(todo, builds, strict=False):
         print(f"FIGURE build {fixture}: {r.status.value} {r.build.seconds if r.build else 0:.1f} s {r.reason[:120]}")
     return ev
 
@@ -103,6 +124,7 @@ def test_honest_cuda_kernel_passes(cuda_evaluator, fixture, prob):
     assert r.correct and r.speedup and r.speedup > 0
     assert r.profile.own_share > 0.9, r.profile.kernels
     assert r.profile.floor_ms and r.timing.candidate.median_ms > r.profile.floor_ms
-    print(f"FIGURE {fixture}: ref {r.timing.reference.median_ms:.4f} ms, kernel {r.timing.candidate.median_ms:.4f} ms, "
-          f"speedup {r.speedup:.3f}x, SOL {r.profile.sol_pct:.0f}%")
-
+    print(
+        f"FIGURE {fixture}: ref {r.timing.reference.median_ms:.4f} ms, kernel {r.timing.candidate.median_ms:.4f} ms, "
+        f"speedup {r.speedup:.3f}x, SOL {r.profile.sol_pct:.0f}%"
+    )

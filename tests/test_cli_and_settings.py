@@ -1,4 +1,5 @@
 """Settings resolution, problem selection, and the one-line errors a user sees instead of tracebacks."""
+
 import subprocess
 
 import pytest
@@ -10,8 +11,13 @@ from tools.errors import DatasetError
 
 
 def test_seed_environment_names(monkeypatch, tmp_path):
-    for k, v in {"NUM_SAMPLES": "5", "MAX_ATTEMPTS": "7", "DATASET_BASE": str(tmp_path), "LLM_GATEWAY_KEY": "k",
-                 "PYTORCH_ROCM_ARCH": "gfx942"}.items():
+    for k, v in {
+        "NUM_SAMPLES": "5",
+        "MAX_ATTEMPTS": "7",
+        "DATASET_BASE": str(tmp_path),
+        "LLM_GATEWAY_KEY": "k",
+        "PYTORCH_ROCM_ARCH": "gfx942",
+    }.items():
         monkeypatch.setenv(k, v)
     s = Settings()
     assert (s.samples, s.max_attempts, s.dataset, s.api_key.get_secret_value()) == (5, 7, tmp_path, "k")
@@ -25,7 +31,7 @@ def test_seed_environment_names(monkeypatch, tmp_path):
 
 def test_flags_beat_env_beat_config_file(monkeypatch, tmp_path):
     cfg = tmp_path / "hipgen.toml"
-    cfg.write_text('samples = 2\ntarget = 1.5\nmax_turns = 9\n')
+    cfg.write_text("samples = 2\ntarget = 1.5\nmax_turns = 9\n")
     monkeypatch.setenv("HIPGEN_CONFIG", str(cfg))
     monkeypatch.setenv("NUM_SAMPLES", "4")
     s = Settings(max_turns=11)
@@ -52,6 +58,24 @@ def test_a_run_keeps_one_spare_per_thread_at_most_one_per_core(monkeypatch, tmp_
     assert Settings(samples=1).spare_workers() == cores + 3
 
 
+def test_every_setting_is_reachable_with_set_and_flags_beat_it():
+    from agent.cli import _settings
+    from graphs.budget import Budget
+    from graphs.llm import LLMConfig
+    from tools.harness.config import EvalConfig
+
+    s = _settings(
+        ["max_tokens=5000", "check_trials=2", "llm_retries=1", 'timeouts={"build": 7}', "samples=4"], samples=2
+    )
+    assert (s.max_tokens, s.check_trials, s.llm_retries, s.timeouts, s.samples) == (5000, 2, 1, {"build": 7.0}, 2)
+    # each part gets its own section, defaults from the part's own model
+    assert s.section(Budget) == Budget(max_tokens=5000)
+    assert s.section(LLMConfig).llm_retries == 1 and s.section(EvalConfig).check_trials == 2
+    assert set(Budget.model_fields) | set(LLMConfig.model_fields) | set(EvalConfig.model_fields) <= set(
+        type(s).model_fields
+    )
+
+
 def test_both_dataset_layouts_and_selection(tmp_path):
     assert [p.name for p in load_problems(DATA, 1, "1-2")] == ["1_Small_ReLU", "2_Scale_Shift"]
     flat = DATA / "KernelBench"  # a folder holding level1/ directly
@@ -65,27 +89,62 @@ def test_both_dataset_layouts_and_selection(tmp_path):
         load_problems(DATA, 3)
 
 
-@pytest.mark.parametrize("args,env,needle", [
-    (["solve", "--level1"], {"DATASET_BASE": ""}, "No dataset given: pass --dataset"),
-    (["solve", "--dataset", "/nonexistent"], {}, "does not exist"),
-    (["solve", "--dataset", str(DATA), "--range", "99"], {}, "No level1 problem"),
-    (["solve", "--dataset", str(DATA), "--level1", "--level2"], {}, "Pick one level"),
-    (["solve", "--dataset", str(DATA), "--samples", "0"], {}, "bad value for samples"),
-    (["solve", "--dataset", str(DATA), "--platform", "cpu"], {"HIPGEN_SPARES": "0"}, "bad value for spares"),
-    (["solve", "--dataset", str(DATA), "--platform", "gpu"], {}, "unknown platform 'gpu'"),
-    (["solve", "--dataset", str(DATA), "--model", "nosuch:thing", "--platform", "cpu"], {}, "Unknown model backend 'nosuch'"),
-    (["solve", "--dataset", str(DATA), "--model", "openai:gpt-4.1", "--platform", "cpu"],
-     {"OPENAI_API_KEY": "", "LLM_GATEWAY_KEY": ""}, "No API key for openai"),
-    (["solve", "--dataset", str(DATA), "--model", "openai:x", "--base-url", "http://127.0.0.1:9/v1", "--platform", "cuda"],
-     {}, "no CUDA support"),
-    (["solve", "--bogus"], {}, "No such option: --bogus"),
-    (["eval", "missing.py", "--problem", "1/1", "--dataset", str(DATA)], {}, "does not exist"),
-    (["eval", "tests/kernels/cpu/good/relu.py", "--problem", "1/1", "--dataset", str(DATA), "--upto", "all"], {}, "Bad --upto"),
-    (["trace", "/nonexistent"], {}, "does not exist"),
-])
+@pytest.mark.parametrize(
+    "args,env,needle",
+    [
+        (["solve", "--level1"], {"DATASET_BASE": ""}, "No dataset given: pass --dataset"),
+        (["solve", "--dataset", "/nonexistent"], {}, "does not exist"),
+        (["solve", "--dataset", str(DATA), "--range", "99"], {}, "No level1 problem"),
+        (["solve", "--dataset", str(DATA), "--level1", "--level2"], {}, "Pick one level"),
+        (["solve", "--dataset", str(DATA), "--samples", "0"], {}, "bad value for samples"),
+        (["solve", "--dataset", str(DATA), "--platform", "cpu"], {"HIPGEN_SPARES": "0"}, "bad value for spares"),
+        (["solve", "--dataset", str(DATA), "--platform", "gpu"], {}, "unknown platform 'gpu'"),
+        (
+            ["solve", "--dataset", str(DATA), "--model", "nosuch:thing", "--platform", "cpu"],
+            {},
+            "Unknown model backend 'nosuch'",
+        ),
+        (
+            ["solve", "--dataset", str(DATA), "--model", "openai:gpt-4.1", "--platform", "cpu"],
+            {"OPENAI_API_KEY": "", "LLM_GATEWAY_KEY": ""},
+            "No API key for openai",
+        ),
+        (
+            [
+                "solve",
+                "--dataset",
+                str(DATA),
+                "--model",
+                "openai:x",
+                "--base-url",
+                "http://127.0.0.1:9/v1",
+                "--platform",
+                "cuda",
+            ],
+            {},
+            "no CUDA support",
+        ),
+        (["solve", "--bogus"], {}, "No such option: --bogus"),
+        (["eval", "missing.py", "--problem", "1/1", "--dataset", str(DATA)], {}, "does not exist"),
+        (
+            ["eval", "tests/kernels/cpu/good/relu.py", "--problem", "1/1", "--dataset", str(DATA), "--upto", "all"],
+            {},
+            "Bad --upto",
+        ),
+        (["trace", "/nonexistent"], {}, "does not exist"),
+        (["solve", "--dataset", str(DATA), "--set", "nope=1"], {}, "Unknown setting 'nope' in --set: the settings are"),
+        (["solve", "--dataset", str(DATA), "--set", "max_turns"], {}, "Bad --set 'max_turns': write it as NAME=VALUE"),
+        (["solve", "--dataset", str(DATA), "--set", "check_trials=0"], {}, "bad value for check_trials"),
+    ],
+)
 def test_user_mistakes_get_one_line(args, env, needle, tmp_path):
-    proc = subprocess.run(AGENT + args + (["--out", str(tmp_path / "r")] if args[0] == "solve" and "--bogus" not in args else []),
-                          env=agent_env(**env), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        AGENT + args + (["--out", str(tmp_path / "r")] if args[0] == "solve" and "--bogus" not in args else []),
+        env=agent_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
     assert needle in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -100,25 +159,72 @@ def test_problems_lists_with_prompt_family():
 
 def test_eval_command_exit_codes_and_json(cache_dir):
     env = agent_env(HIPGEN_CACHE_DIR=str(cache_dir))
-    ok = subprocess.run(AGENT + ["eval", "tests/kernels/cpu/good/relu.py", "--problem", "1/1", "--dataset", str(DATA),
-                                 "--platform", "cpu", "--json"], env=env, capture_output=True, text=True, timeout=600)
+    ok = subprocess.run(
+        AGENT
+        + [
+            "eval",
+            "tests/kernels/cpu/good/relu.py",
+            "--problem",
+            "1/1",
+            "--dataset",
+            str(DATA),
+            "--platform",
+            "cpu",
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert ok.returncode == 0, ok.stderr
     import json
 
     data = json.loads(ok.stdout)
     assert data["compiled"] and data["correct"] and data["speedup"] > 0 and data["status"] == "ok"
-    bad = subprocess.run(AGENT + ["eval", "tests/kernels/cpu/bad/relu_wrong.py", "--problem",
-                                  str(DATA / "KernelBench/level1/1_Small_ReLU.py"), "--platform", "cpu", "--upto", "check"],
-                         env=env, capture_output=True, text=True, timeout=600)
+    bad = subprocess.run(
+        AGENT
+        + [
+            "eval",
+            "tests/kernels/cpu/bad/relu_wrong.py",
+            "--problem",
+            str(DATA / "KernelBench/level1/1_Small_ReLU.py"),
+            "--platform",
+            "cpu",
+            "--upto",
+            "check",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert bad.returncode == 1
     assert bad.stdout.startswith("INCORRECT: trial 1/6")  # 5 trials and the repeat
 
 
 def test_eval_counters_flag_answers_on_the_cpu(cache_dir):
     env = agent_env(HIPGEN_CACHE_DIR=str(cache_dir))
-    proc = subprocess.run(AGENT + ["eval", "tests/kernels/cpu/good/relu.py", "--problem", "1/1", "--dataset", str(DATA),
-                                   "--platform", "cpu", "--upto", "check", "--counters"],
-                          env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        AGENT
+        + [
+            "eval",
+            "tests/kernels/cpu/good/relu.py",
+            "--problem",
+            "1/1",
+            "--dataset",
+            str(DATA),
+            "--platform",
+            "cpu",
+            "--upto",
+            "check",
+            "--counters",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("SPEEDUP")  # counters imply a full profile
     assert proc.stdout.rstrip().endswith("counters: there are no hardware counters on the cpu platform.")

@@ -3,17 +3,19 @@ from pathlib import Path
 
 import pytest
 
+from tools.errors import PlatformError
 from tools.harness import compile_only
 from tools.harness.compile_only import compile_cuda_only, find_nvcc, gencode, trim_errors
-from tools.errors import PlatformError
 
 try:
     NVCC = find_nvcc()
 except PlatformError:
     NVCC = None
 
-needs_nvcc = pytest.mark.skipif(NVCC is None and not os.environ.get("CI"),  # CI must have it
-     reason="nvcc was not found (install the CUDA toolkit or set CUDA_HOME)")
+needs_nvcc = pytest.mark.skipif(
+    NVCC is None and not os.environ.get("CI"),  # CI must have it
+    reason="nvcc was not found (install the CUDA toolkit or set CUDA_HOME)",
+)
 
 CUDA_GOOD = sorted((Path(__file__).parent / "kernels" / "cuda" / "good").glob("*.py"))
 
@@ -21,16 +23,19 @@ CUDA_GOOD = sorted((Path(__file__).parent / "kernels" / "cuda" / "good").glob("*
 def _torch_has_cuda_headers() -> bool:
     import torch.utils.cpp_extension as cpp_extension
 
-    return any((Path(d) / "c10" / "cuda" / "impl" / "cuda_cmake_macros.h").is_file()
-               for d in cpp_extension.include_paths())
+    return any(
+        (Path(d) / "c10" / "cuda" / "impl" / "cuda_cmake_macros.h").is_file() for d in cpp_extension.include_paths()
+    )
 
 
 # The fixtures include <ATen/cuda/CUDAContext.h> and <c10/cuda/...> for torch's current stream; a CPU
 # build of torch ships no c10/cuda/impl/cuda_cmake_macros.h, so they compile only against a CUDA build.
-needs_torch_cuda_headers = pytest.mark.skipif(not _torch_has_cuda_headers(),
-     reason="this torch is a CPU build without torch's CUDA headers (c10/cuda/impl/cuda_cmake_macros.h)")
+needs_torch_cuda_headers = pytest.mark.skipif(
+    not _torch_has_cuda_headers(),
+    reason="this torch is a CPU build without torch's CUDA headers (c10/cuda/impl/cuda_cmake_macros.h)",
+)
 
-KERNEL = r'''
+KERNEL = r"""
 #include <torch/extension.h>
 
 __global__ void relu_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t n) {
@@ -44,7 +49,7 @@ torch::Tensor relu_forward(torch::Tensor x) {
     relu_kernel<<<(n + 255) / 256, 256>>>(x.data_ptr<float>(), y.data_ptr<float>(), n);
     return y;
 }
-'''
+"""
 
 CANDIDATE = '''import torch
 import torch.nn as nn
@@ -115,11 +120,13 @@ def test_gencode_from_arch():
 
 
 def test_trim_errors_keeps_errors_drops_warnings():
-    out = ("/torch/include/a.h(89): warning #3306-D: a default bit-field initializer\n"
-           "    bool x : 1 = false;\n"
-           "kernel.cu(5): error: a value of type \"const float *\" cannot be used\n"
-           "      int* bad = x;\n"
-           "1 error detected in the compilation of \"kernel.cu\".\n")
+    out = (
+        "/torch/include/a.h(89): warning #3306-D: a default bit-field initializer\n"
+        "    bool x : 1 = false;\n"
+        'kernel.cu(5): error: a value of type "const float *" cannot be used\n'
+        "      int* bad = x;\n"
+        '1 error detected in the compilation of "kernel.cu".\n'
+    )
     text = trim_errors(out)
     assert text.startswith("kernel.cu(5): error") and "warning" not in text
     assert len(trim_errors("kernel.cu(1): error: x\n" * 1000)) < 4100

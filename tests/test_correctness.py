@@ -1,4 +1,5 @@
 """Where correctness is decided, on plain tensors."""
+
 import pytest
 import torch
 
@@ -18,7 +19,7 @@ def test_small_float_noise_passes_and_large_fails():
 
 
 def test_zeros_cannot_pass_a_near_zero_reference():
-    ref = torch.randn(1000) * 1e-6   # every element is inside atol, so only the relative L2 test catches it
+    ref = torch.randn(1000) * 1e-6  # every element is inside atol, so only the relative L2 test catches it
     r = compare(torch.zeros_like(ref), ref)
     assert not r.passed and "relative L2" in r.problem
 

@@ -1,5 +1,6 @@
 """Hardware counters on request (profile_kernel counters=true): the ncu command and its raw CSV, the
 rocprofv3 passes merged, and what the cpu platform answers, through the real tool and evaluator."""
+
 import shutil
 from pathlib import Path
 
@@ -69,8 +70,9 @@ def test_counters_on_the_cpu_platform_through_the_tool(cpu_evaluator):
     from tests.conftest import KERNELS, problem
     from tools.registry import CandidateState, Workbench, call
 
-    wb = Workbench(problem=problem("KernelBench/level1/1_Small_ReLU.py"), evaluator=cpu_evaluator, max_attempts=3,
-                   target=1.0)
+    wb = Workbench(
+        problem=problem("KernelBench/level1/1_Small_ReLU.py"), evaluator=cpu_evaluator, max_attempts=3, target=1.0
+    )
     state = CandidateState()
     written = call(wb, state, "write_kernel", {"source": (KERNELS / "cpu" / "good" / "relu.py").read_text()})
     state = state.model_copy(update=written.updates)
@@ -91,9 +93,19 @@ def test_a_profiler_wrapping_the_worker_writes_its_report_before_it_is_stopped(t
     report = tmp_path / "report.txt"
     # a stand-in profiler: runs the worker, then takes a moment to write its report
     prefix = ["sh", "-c", f'"$@"; sleep 1; echo written > {report}', "profiler"]
-    req = WorkerRequest(problem_path=str(DATA / "KernelBench/level1/1_Small_ReLU.py"), platform="cpu",
-                        phases=["baseline"], channel_fd=-1, time_budget_s=0.05)
-    out = run_worker(req, env=scrubbed_env({}, tmp_path / "home"), workdir=tmp_path / "run",
-                     timeouts={"setup": 120.0, "baseline": 120.0}, prefix=prefix)
+    req = WorkerRequest(
+        problem_path=str(DATA / "KernelBench/level1/1_Small_ReLU.py"),
+        platform="cpu",
+        phases=["baseline"],
+        channel_fd=-1,
+        time_budget_s=0.05,
+    )
+    out = run_worker(
+        req,
+        env=scrubbed_env({}, tmp_path / "home"),
+        workdir=tmp_path / "run",
+        timeouts={"setup": 120.0, "baseline": 120.0},
+        prefix=prefix,
+    )
     assert out.finished and out.records[-1]["event"] == "done", out.log_tail
     assert report.read_text().strip() == "written"

@@ -1,4 +1,5 @@
 """Our KernelBench-format problems run, and every candidate fixture is a well-formed ModelNew file."""
+
 from __future__ import annotations
 
 import ast

@@ -1,6 +1,7 @@
 """On a real GPU (`pytest -m gpu`, run on an NVIDIA H100): `agent solve` on the cuda platform with the
 scripted model and real CUDA kernels, `agent eval` of correct and broken kernels, and the harness's
 verdicts on each CUDA fixture. Lines starting FIGURE are the measurements the closing note quotes."""
+
 import json
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -37,9 +38,13 @@ def cuda_evaluator(cache_dir):
 
     # Cold builds in parallel up front (one nvcc each), so the tests below measure cached builds.
     with ThreadPoolExecutor(len(FIXTURES)) as pool:
-        builds = list(pool.map(lambda kv: ev.evaluate(Problem.from_file(GPU_DATA / kv[1]), (KERNELS / kv[0]).read_text(),
-                                                      "build"), FIXTURES.items()))
-    for (k, _), r in zip(FIXTURES.items(), builds):
+        builds = list(
+            pool.map(
+                lambda kv: ev.evaluate(Problem.from_file(GPU_DATA / kv[1]), (KERNELS / kv[0]).read_text(), "build"),
+                FIXTURES.items(),
+            )
+        )
+    for (k, _), r in zip(FIXTURES.items(), builds, strict=False):
         print(f"FIGURE build {k}: {r.status.value} {r.build.seconds if r.build else 0:.1f} s")
     return ev
 
@@ -58,17 +63,22 @@ def test_honest_cuda_kernels_pass_and_are_timed(cuda_evaluator, kernel):
     assert r.profile.own_share > 0.9, r.profile.kernels
     assert r.profile.floor_ms and r.timing.candidate.median_ms > r.profile.floor_ms
     t = r.timing
-    print(f"FIGURE {kernel}: check {r.check.seconds:.2f} s, ref {t.reference.median_ms:.4f} ms, "
-          f"kernel {t.candidate.median_ms:.4f} ms, speedup {r.speedup:.3f}x, SOL {r.profile.sol_pct:.0f}%, "
-          f"spread {t.candidate.spread_pct:.1f}%, wall {r.wall_seconds:.1f} s")
+    print(
+        f"FIGURE {kernel}: check {r.check.seconds:.2f} s, ref {t.reference.median_ms:.4f} ms, "
+        f"kernel {t.candidate.median_ms:.4f} ms, speedup {r.speedup:.3f}x, SOL {r.profile.sol_pct:.0f}%, "
+        f"spread {t.candidate.spread_pct:.1f}%, wall {r.wall_seconds:.1f} s"
+    )
 
 
-@pytest.mark.parametrize("kernel,status,why", [
-    # It writes half the output; the other half is the harness's NaN poison.
-    ("cuda/bad/relu_wrong.py", Status.incorrect, "NaN/Inf value(s) where the reference is finite"),
-    ("cuda/bad/relu_illegal_address.py", Status.crashed, "illegal memory access"),
-    ("cuda/bad/relu_aten_inside.py", Status.rejected, "none of the kernels in your source ran"),
-])
+@pytest.mark.parametrize(
+    "kernel,status,why",
+    [
+        # It writes half the output; the other half is the harness's NaN poison.
+        ("cuda/bad/relu_wrong.py", Status.incorrect, "NaN/Inf value(s) where the reference is finite"),
+        ("cuda/bad/relu_illegal_address.py", Status.crashed, "illegal memory access"),
+        ("cuda/bad/relu_aten_inside.py", Status.rejected, "none of the kernels in your source ran"),
+    ],
+)
 def test_broken_cuda_kernels_fail_and_the_gpu_stays_usable(cuda_evaluator, kernel, status, why):
     r = evaluate(cuda_evaluator, kernel)
     assert r.status == status, f"{r.status}: {r.reason}"
@@ -81,26 +91,63 @@ def test_broken_cuda_kernels_fail_and_the_gpu_stays_usable(cuda_evaluator, kerne
 
 def test_agent_eval_exit_codes(cuda_evaluator, cache_dir):
     env = agent_env(HIPGEN_CACHE_DIR=str(cache_dir))
-    ok = subprocess.run(AGENT + ["eval", str(KERNELS / "cuda/good/softmax.py"), "--problem",
-                                 str(GPU_DATA / "level1/23_Row_Softmax.py"), "--json"],
-                        env=env, capture_output=True, text=True, timeout=900)
+    ok = subprocess.run(
+        AGENT
+        + [
+            "eval",
+            str(KERNELS / "cuda/good/softmax.py"),
+            "--problem",
+            str(GPU_DATA / "level1/23_Row_Softmax.py"),
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert ok.returncode == 0, ok.stderr[-2000:]
     data = json.loads(ok.stdout)
     assert data["correct"] and data["result"]["platform"] == "cuda" and data["speedup"] > 0
-    bad = subprocess.run(AGENT + ["eval", str(KERNELS / "cuda/bad/relu_wrong.py"), "--problem",
-                                  str(GPU_DATA / "level1/19_Big_ReLU.py")], env=env, capture_output=True, text=True,
-                         timeout=900)
+    bad = subprocess.run(
+        AGENT + ["eval", str(KERNELS / "cuda/bad/relu_wrong.py"), "--problem", str(GPU_DATA / "level1/19_Big_ReLU.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert bad.returncode == 1 and bad.stdout.startswith("INCORRECT"), bad.stdout + bad.stderr[-2000:]
     print(f"FIGURE agent eval softmax: speedup {data['speedup']:.3f}x; relu_wrong: {bad.stdout.splitlines()[0][:120]}")
 
 
 def test_agent_solve_on_cuda(cuda_evaluator, cache_dir, tmp_path):
     out = tmp_path / "results"
-    script = {"19_Big_ReLU": ["cuda/bad/relu_wrong.py", "cuda/good/relu.py"], "40_Add_Bias_GELU": ["cuda/good/bias_gelu.py"]}
-    cmd = AGENT + ["solve", "--dataset", str(GPU_DATA), "--level1", "--range", "19,40", "--samples", "1",
-                   "--model", "tests.scripted_solver:factory", "--platform", "cuda", "--out", str(out)]
-    proc = subprocess.run(cmd, env=agent_env(HIPGEN_SCRIPT=json.dumps(script), HIPGEN_CACHE_DIR=str(cache_dir)),
-                          capture_output=True, text=True, timeout=1500)
+    script = {
+        "19_Big_ReLU": ["cuda/bad/relu_wrong.py", "cuda/good/relu.py"],
+        "40_Add_Bias_GELU": ["cuda/good/bias_gelu.py"],
+    }
+    cmd = AGENT + [
+        "solve",
+        "--dataset",
+        str(GPU_DATA),
+        "--level1",
+        "--range",
+        "19,40",
+        "--samples",
+        "1",
+        "--model",
+        "tests.scripted_solver:factory",
+        "--platform",
+        "cuda",
+        "--out",
+        str(out),
+    ]
+    proc = subprocess.run(
+        cmd,
+        env=agent_env(HIPGEN_SCRIPT=json.dumps(script), HIPGEN_CACHE_DIR=str(cache_dir)),
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     # the device the run names is the one its probe saw (an H100 or H200 on the lent machines)
@@ -113,9 +160,11 @@ def test_agent_solve_on_cuda(cuda_evaluator, cache_dir, tmp_path):
         assert best["correct"] and best["platform"] == "cuda"
         trace = (out / name / "trace_0.jsonl").read_text()
         assert "share of device time in your own kernels" in trace
-        print(f"FIGURE solve {name}: {summary['problems'][name]['status']}, best {best['speedup']:.3f}x, "
-              f"attempts {summary['problems'][name]['attempts']}, check {best['check']['seconds']:.2f} s, "
-              f"wall {best['wall_seconds']:.1f} s")
+        print(
+            f"FIGURE solve {name}: {summary['problems'][name]['status']}, best {best['speedup']:.3f}x, "
+            f"attempts {summary['problems'][name]['attempts']}, check {best['check']['seconds']:.2f} s, "
+            f"wall {best['wall_seconds']:.1f} s"
+        )
     relu_results = [json.loads(f.read_text()) for f in sorted((out / "19_Big_ReLU").glob("result_*.json"))]
     assert [r["status"] for r in relu_results] == ["incorrect", "ok"]
 
@@ -135,14 +184,18 @@ def test_two_gpus_are_two_lanes_that_work_at_once(cache_dir, tmp_path):
     ev = Evaluator(EvalConfig(platform="cuda", cache_dir=cache_dir, gpus="0,1"), lane_log=log)
     jobs = [("cuda/good/relu.py", "level1/19_Big_ReLU.py"), ("cuda/good/softmax.py", "level1/23_Row_Softmax.py")]
     with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(lambda j: ev.evaluate(Problem.from_file(GPU_DATA / j[1]), (KERNELS / j[0]).read_text()),
-                                jobs))
+        results = list(
+            pool.map(lambda j: ev.evaluate(Problem.from_file(GPU_DATA / j[1]), (KERNELS / j[0]).read_text()), jobs)
+        )
     assert all(r.status == Status.ok for r in results), [r.reason for r in results]
     spans = [json.loads(line) for line in log.read_text().splitlines()]
     assert {s["lane"] for s in spans} == {"0", "1"}
     a, b = spans[0], spans[1]
     assert a["start"] < b["end"] and b["start"] < a["end"], spans  # the two intervals overlap
-    print("FIGURE two lanes: " + "; ".join(f"lane {s['lane']} {s['problem']} {s['end'] - s['start']:.1f} s" for s in spans))
+    print(
+        "FIGURE two lanes: "
+        + "; ".join(f"lane {s['lane']} {s['problem']} {s['end'] - s['start']:.1f} s" for s in spans)
+    )
 
 
 def test_counters_on_request_come_from_ncu(cuda_evaluator):
@@ -154,7 +207,12 @@ def test_counters_on_request_come_from_ncu(cuda_evaluator):
     text, data = cuda_evaluator.counters(prob, source)
     print("FIGURE ncu counters:\n" + text)
     if not data.get("kernels"):
-        print("ncu worker log tail:\n" + data.get("worker_log_tail", "") + "\nncu log head:\n" + data.get("ncu_log_head", ""))
+        print(
+            "ncu worker log tail:\n"
+            + data.get("worker_log_tail", "")
+            + "\nncu log head:\n"
+            + data.get("ncu_log_head", "")
+        )
     assert text.startswith("ncu counters"), text
     assert data["vendor"] == "ncu" and data["kernels"], data
     metrics = data["kernels"][0]["metrics"]

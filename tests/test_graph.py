@@ -1,5 +1,6 @@
 """The graph's control flow with the scripted model: tool calls run in order, bad calls are answered
 with errors, and the judge ends a thread for each reason in the budget."""
+
 import time
 
 import pytest
@@ -8,9 +9,9 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from graphs.budget import Budget
 from graphs.kernel_graph import ThreadContext, build_graph
+from graphs.state import KernelState
 from tests.conftest import problem
 from tests.scripted_model import ScriptedChatModel
-from graphs.state import KernelState
 from tools.registry import Workbench
 
 
@@ -20,11 +21,22 @@ def call(name, i, **args):
 
 def run(script, cpu_evaluator, budget=None, thread="t"):
     llm = ScriptedChatModel(script)
-    wb = Workbench(problem=problem("KernelBench/level1/1_Small_ReLU.py"), evaluator=cpu_evaluator,
-                   max_attempts=budget.max_attempts if budget else 3, target=1.0, rules="RULES")
+    wb = Workbench(
+        problem=problem("KernelBench/level1/1_Small_ReLU.py"),
+        evaluator=cpu_evaluator,
+        max_attempts=budget.max_attempts if budget else 3,
+        target=1.0,
+        rules="RULES",
+    )
     graph = build_graph(InMemorySaver())
-    state = {"messages": [SystemMessage("s"), HumanMessage("h")], "evaluated": [], "turns": 0, "tokens": 0,
-             "started_at": time.time(), "candidate_final": True}
+    state = {
+        "messages": [SystemMessage("s"), HumanMessage("h")],
+        "evaluated": [],
+        "turns": 0,
+        "tokens": 0,
+        "started_at": time.time(),
+        "candidate_final": True,
+    }
     cfg = {"configurable": {"thread_id": thread}, "recursion_limit": 100}
     out = graph.invoke(state, cfg, context=ThreadContext(llm=llm, workbench=wb, budget=budget or Budget()))
     return out, llm
@@ -35,20 +47,33 @@ def tool_texts(out):
 
 
 def test_unknown_tool_missing_candidate_and_bad_args_are_answered(cpu_evaluator):
-    out, llm = run([AIMessage("", tool_calls=[call("run_shell", 1), call("compile_kernel", 2), call("write_kernel", 3)]),
-                    AIMessage("giving up")], cpu_evaluator)
+    out, llm = run(
+        [
+            AIMessage("", tool_calls=[call("run_shell", 1), call("compile_kernel", 2), call("write_kernel", 3)]),
+            AIMessage("giving up"),
+        ],
+        cpu_evaluator,
+    )
     texts = tool_texts(out)
     assert texts[0].startswith("ERROR: there is no tool 'run_shell'")
     assert texts[1].startswith("ERROR: no candidate yet")
     assert texts[2].startswith("ERROR: write_kernel needs a 'source'")
     assert out["ended"] == "model_done"
-    assert set(llm.bound_tools) == {"read_reference", "write_kernel", "compile_kernel", "check_correctness", "profile_kernel"}
+    assert set(llm.bound_tools) == {
+        "read_reference",
+        "write_kernel",
+        "compile_kernel",
+        "check_correctness",
+        "profile_kernel",
+    }
 
 
 def test_static_rejection_costs_no_attempt(cpu_evaluator):
     src = "import torch\nclass ModelNew(torch.nn.Module):\n    def forward(self, a, b):\n        return torch.matmul(a, b)\n"
-    out, _ = run([AIMessage("", tool_calls=[call("write_kernel", 1, source=src), call("compile_kernel", 2)]),
-                  AIMessage("ok")], cpu_evaluator)
+    out, _ = run(
+        [AIMessage("", tool_calls=[call("write_kernel", 1, source=src), call("compile_kernel", 2)]), AIMessage("ok")],
+        cpu_evaluator,
+    )
     assert tool_texts(out)[0].startswith("REJECTED by the source rules")
     assert "banned-op" in tool_texts(out)[0]
     assert tool_texts(out)[1].startswith("REJECTED by the source rules")
@@ -62,19 +87,25 @@ def test_turn_limit_ends_a_looping_model(cpu_evaluator):
 
 
 def test_token_limit(cpu_evaluator):
-    loop = lambda msgs: AIMessage("", tool_calls=[call("compile_kernel", len(msgs))],
-                                  usage_metadata={"input_tokens": 600, "output_tokens": 0, "total_tokens": 600})
+    loop = lambda msgs: AIMessage(
+        "",
+        tool_calls=[call("compile_kernel", len(msgs))],
+        usage_metadata={"input_tokens": 600, "output_tokens": 0, "total_tokens": 600},
+    )
     out, _ = run(loop, cpu_evaluator, Budget(max_tokens=1000))
     assert out["ended"] == "token_limit" and out["tokens"] == 1200
 
 
-@pytest.mark.parametrize("state,done,expected", [
-    ({"best": {"n": 0, "speedup": 1.2}}, False, "target_reached"),
-    ({"evaluated": ["a", "b", "c"], "candidate_final": True}, False, "attempts_spent"),
-    ({"evaluated": ["a", "b", "c"], "candidate_final": False}, False, None),  # may still profile the last one
-    ({}, True, "model_done"),
-    ({"started_at": 0.0}, False, "time_limit"),
-])
+@pytest.mark.parametrize(
+    "state,done,expected",
+    [
+        ({"best": {"n": 0, "speedup": 1.2}}, False, "target_reached"),
+        ({"evaluated": ["a", "b", "c"], "candidate_final": True}, False, "attempts_spent"),
+        ({"evaluated": ["a", "b", "c"], "candidate_final": False}, False, None),  # may still profile the last one
+        ({}, True, "model_done"),
+        ({"started_at": 0.0}, False, "time_limit"),
+    ],
+)
 def test_budget_verdicts(state, done, expected):
     state = KernelState.model_validate({"started_at": time.time(), **state})
     assert Budget(target=1.0, max_attempts=3).verdict(state, done) == expected

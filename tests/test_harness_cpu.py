@@ -1,6 +1,7 @@
 """The evaluation harness on the cpu platform with real g++ builds: honest kernels pass, each kind of
 broken or cheating kernel fails with a reason a kernel engineer would accept, and nothing brings the
 agent's process down."""
+
 import pytest
 
 from tests.conftest import KERNELS, problem
@@ -78,13 +79,16 @@ def test_same_source_is_judged_per_problem(cpu_evaluator):
 
 
 def test_time_below_the_speed_of_light_floor_is_rejected():
-    from tools.harness.verdict import judge_speed_of_light
     from tools.harness.results import EvalResult, ProfileInfo, Timing, TimingInfo
+    from tools.harness.verdict import judge_speed_of_light
 
     def result(kernel_ms):
         t = lambda ms: Timing(median_ms=ms, min_ms=ms, max_ms=ms, q25_ms=ms, q75_ms=ms, trials=10)
-        return EvalResult(status=Status.ok, timing=TimingInfo(reference=t(1.0), candidate=t(kernel_ms), speedup=1 / kernel_ms),
-                          profile=ProfileInfo(floor_ms=0.5, bound="memory"))
+        return EvalResult(
+            status=Status.ok,
+            timing=TimingInfo(reference=t(1.0), candidate=t(kernel_ms), speedup=1 / kernel_ms),
+            profile=ProfileInfo(floor_ms=0.5, bound="memory"),
+        )
 
     honest, impossible = result(0.6), result(0.3)
     judge_speed_of_light(honest, 0.9)

@@ -1,15 +1,16 @@
 """HIP compile-only checks with hipcc for an AMD target (gfx90a: what Debian's hipcc 5.2 / clang-15
 compiles). CI installs `hipcc` and `libthrust-dev` (.ci/run), so these run there (and fail if it is missing);
 elsewhere they skip when hipcc is absent. See tools/compile_only.py for what a CPU build of torch lets compile."""
+
 import os
 import re
 from pathlib import Path
 
 import pytest
 
+from tools.errors import PlatformError
 from tools.harness import compile_only
 from tools.harness.compile_only import compile_hip_only, find_hipcc, hip_hints
-from tools.errors import PlatformError
 
 ROOT = Path(__file__).resolve().parent.parent
 HIP = ROOT / "tests" / "kernels" / "hip"
@@ -20,8 +21,10 @@ try:
 except PlatformError:
     HIPCC = None
 
-needs_hipcc = pytest.mark.skipif(HIPCC is None and not os.environ.get("CI"),  # CI must have it
-     reason="hipcc was not found (apt-get install hipcc)")
+needs_hipcc = pytest.mark.skipif(
+    HIPCC is None and not os.environ.get("CI"),  # CI must have it
+    reason="hipcc was not found (apt-get install hipcc)",
+)
 
 
 def one_shot_example() -> str:
@@ -60,7 +63,7 @@ def test_32bit_shuffle_mask_fails_and_names_the_mask():
     result = compile_hip_only((HIP / "bad" / "shfl_sync_32bit_mask.py").read_text(), arch="gfx90a", hipcc=HIPCC)
     assert not result.ok
     assert "mask" in result.errors and "64-bit" in result.errors
-    assert "kernel.hip:9:" in result.errors   # the line of the shuffle in the kernel source
+    assert "kernel.hip:9:" in result.errors  # the line of the shuffle in the kernel source
     assert "__shfl_xor_sync" in result.errors
 
 
@@ -83,7 +86,9 @@ def test_hipcc_absent_raises_platform_error(tmp_path, monkeypatch):
     for var in ("ROCM_HOME", "ROCM_PATH", "HIP_PATH"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(compile_only, "DEFAULT_HIPCC", str(tmp_path / "rocm" / "bin" / "hipcc"))
-    with pytest.raises(PlatformError, match=r"^hipcc was not found: apt-get install hipcc \(Debian\) or install ROCm\.$"):
+    with pytest.raises(
+        PlatformError, match=r"^hipcc was not found: apt-get install hipcc \(Debian\) or install ROCm\.$"
+    ):
         find_hipcc(str(tmp_path / "hipcc"))
 
 

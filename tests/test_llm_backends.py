@@ -207,8 +207,11 @@ def test_reasoning_text_sources():
     assert reasoning_text(AIMessage(content="x", additional_kwargs={"reasoning_content": "rc"})) == "rc"
     responses = AIMessage(
         content=[
-            {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "S1"},
-                                                            {"type": "summary_text", "text": "S2"}]},
+            {
+                "type": "reasoning",
+                "id": "rs_1",
+                "summary": [{"type": "summary_text", "text": "S1"}, {"type": "summary_text", "text": "S2"}],
+            },
             {"type": "text", "text": "answer"},
         ]
     )
@@ -258,8 +261,10 @@ def _one_node_graph(model):
 def test_graph_message_streaming_gets_reasoning_and_usage(no_keys):
     with OpenAIStub([TURN]) as stub:
         model = load_chat_model("openai:stub-model", base_url=stub.base_url).bind_tools([write_kernel])
-        streamed = [m for m, _ in _one_node_graph(model).stream(
-            {"messages": [HumanMessage("write it")]}, stream_mode="messages")]
+        streamed = [
+            m
+            for m, _ in _one_node_graph(model).stream({"messages": [HumanMessage("write it")]}, stream_mode="messages")
+        ]
     assert len(streamed) > 3 and stub.requests[0]["stream"] is True
     total = streamed[0]
     for chunk in streamed[1:]:
@@ -268,12 +273,13 @@ def test_graph_message_streaming_gets_reasoning_and_usage(no_keys):
 
 
 def test_scripted_model_under_graph_message_streaming():
-    reply = AIMessage(content="", tool_calls=[{"name": "write_kernel", "args": {"path": "a", "source": "b"},
-                                                "id": "call_1"}],
-                      additional_kwargs={"reasoning_content": "why"})
+    reply = AIMessage(
+        content="",
+        tool_calls=[{"name": "write_kernel", "args": {"path": "a", "source": "b"}, "id": "call_1"}],
+        additional_kwargs={"reasoning_content": "why"},
+    )
     model = ScriptedChatModel([reply])
-    streamed = [m for m, _ in _one_node_graph(model).stream(
-        {"messages": [HumanMessage("go")]}, stream_mode="messages")]
+    streamed = [m for m, _ in _one_node_graph(model).stream({"messages": [HumanMessage("go")]}, stream_mode="messages")]
     assert len(streamed) == 1
     assert streamed[0].tool_calls[0]["name"] == "write_kernel"
     assert reasoning_text(streamed[0]) == "why"

@@ -1,6 +1,7 @@
 """LLM faults over real HTTP, through the real ChatOpenAI client against the local stub: rate limits and 5xx
 answers are retried with backoff that honours Retry-After, stalled requests time out and are retried, a
 provider that stays down ends in LLMUnavailable, and in `agent solve` it fails that thread while the run goes on."""
+
 import json
 import subprocess
 import threading
@@ -116,17 +117,22 @@ def test_client_errors_are_raised_at_once(status):
 def test_retry_after_beyond_patience_gives_up_without_waiting():
     waits: list[float] = []
     too_long = r"HTTP 429 Too Many Requests.*waiting 120 s more would pass the patience of 30 s"
-    with OpenAIStub([{"status": 429, "headers": {"Retry-After": "120"}}, OK]) as stub, \
-            pytest.raises(LLMUnavailable, match=too_long):
+    with (
+        OpenAIStub([{"status": 429, "headers": {"Retry-After": "120"}}, OK]) as stub,
+        pytest.raises(LLMUnavailable, match=too_long),
+    ):
         invoke_with_retry(model(stub), HI, FAST, sleep=waits.append)
     assert waits == [] and len(stub.requests) == 1
 
 
-@pytest.mark.parametrize("headers, expected", [
-    ({"Retry-After": "90"}, 90.0),  # longer than cap_s, within patience: honoured
-    ({"retry-after-ms": "250", "Retry-After": "1"}, 0.25),
-    ({"Retry-After": "in a while"}, None),
-])
+@pytest.mark.parametrize(
+    "headers, expected",
+    [
+        ({"Retry-After": "90"}, 90.0),  # longer than cap_s, within patience: honoured
+        ({"retry-after-ms": "250", "Retry-After": "1"}, 0.25),
+        ({"Retry-After": "in a while"}, None),
+    ],
+)
 def test_retry_after_forms(headers, expected):
     waits: list[float] = []
     policy = RetryPolicy(retries=3, patience_s=300, base_s=0.05, cap_s=60)
@@ -146,6 +152,7 @@ def test_retry_after_as_http_date():
 
 class OverloadedError(Exception):
     """Shaped like anthropic's: the status on the exception, the headers on its httpx response."""
+
     status_code = 529
     response = SimpleNamespace(status_code=529, headers={"retry-after": "7"})
 
@@ -181,8 +188,9 @@ def test_threads_wait_out_a_rate_limit_side_by_side():
     with OpenAIStub(script) as stub:
         llm = model(stub)
         started = time.monotonic()
-        threads = [threading.Thread(target=lambda: replies.append(invoke_with_retry(llm, HI, FAST).content))
-                   for _ in range(n)]
+        threads = [
+            threading.Thread(target=lambda: replies.append(invoke_with_retry(llm, HI, FAST).content)) for _ in range(n)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -215,12 +223,37 @@ def flaky_run(tmp_path_factory, cache_dir):
     out = tmp_path_factory.mktemp("llm_faults") / "results"
     with pytest.MonkeyPatch.context() as mp, OpenAIStub(FlakyProvider()) as stub:
         mp.setenv("HIPGEN_SCRIPT", json.dumps(SCRIPT))  # read here, where the stub runs the solver
-        cmd = AGENT + ["solve", "--dataset", str(DATA), "--level1", "--range", "1,4", "--samples", "1",
-                       "--concurrency", "2", "--model", "openai:stub-model", "--base-url", stub.base_url,
-                       "--platform", "cpu", "--target", "0.05", "--out", str(out)]
-        env = agent_env(LLM_GATEWAY_KEY="sk-test", HIPGEN_CACHE_DIR=str(cache_dir), HIPGEN_LLM_RETRIES="8",
-                        HIPGEN_LLM_PATIENCE_S="4", HIPGEN_LLM_TIMEOUT="60", HIPGEN_CHECK_TRIALS="3",
-                        HIPGEN_TIME_BUDGET_S="0.2")
+        cmd = AGENT + [
+            "solve",
+            "--dataset",
+            str(DATA),
+            "--level1",
+            "--range",
+            "1,4",
+            "--samples",
+            "1",
+            "--concurrency",
+            "2",
+            "--model",
+            "openai:stub-model",
+            "--base-url",
+            stub.base_url,
+            "--platform",
+            "cpu",
+            "--target",
+            "0.05",
+            "--out",
+            str(out),
+        ]
+        env = agent_env(
+            LLM_GATEWAY_KEY="sk-test",
+            HIPGEN_CACHE_DIR=str(cache_dir),
+            HIPGEN_LLM_RETRIES="8",
+            HIPGEN_LLM_PATIENCE_S="4",
+            HIPGEN_LLM_TIMEOUT="60",
+            HIPGEN_CHECK_TRIALS="3",
+            HIPGEN_TIME_BUDGET_S="0.2",
+        )
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, check=False)
     return out, proc, stub
 

@@ -1,4 +1,5 @@
 """Where a run stands: the Progress a run feeds, status.json, the live view and `agent status`."""
+
 import io
 import json
 import subprocess
@@ -14,8 +15,12 @@ from tools.harness.results import BuildInfo, CheckInfo, EvalResult, Status, Timi
 def timed(speedup: float) -> EvalResult:
     """A correct candidate, timed at `speedup`."""
     t = lambda ms: Timing(median_ms=ms, min_ms=ms, max_ms=ms, q25_ms=ms, q75_ms=ms, trials=10)
-    return EvalResult(status=Status.ok, build=BuildInfo(ok=True), check=CheckInfo(passed=True),
-                      timing=TimingInfo(reference=t(speedup), candidate=t(1.0), speedup=speedup))
+    return EvalResult(
+        status=Status.ok,
+        build=BuildInfo(ok=True),
+        check=CheckInfo(passed=True),
+        timing=TimingInfo(reference=t(speedup), candidate=t(1.0), speedup=speedup),
+    )
 
 
 def progress_of(out):
@@ -52,12 +57,22 @@ def test_live_view_and_status_command_show_the_same_things(tmp_path):
     with live_display(console)(p):
         pass
     shown = console.file.getvalue()
-    for needle in ("running", "problems 0/2 finished", "1 done, 1 running, 1 queued", "best speedup so far 1.25x",
-                   "cost $2.80", "0: 12 s", "19_ReLU", "target_reached"):
+    for needle in (
+        "running",
+        "problems 0/2 finished",
+        "1 done, 1 running, 1 queued",
+        "best speedup so far 1.25x",
+        "cost $2.80",
+        "0: 12 s",
+        "19_ReLU",
+        "target_reached",
+    ):
         assert needle in shown, needle
     text = Console(file=io.StringIO(), width=140)
     text.print(render(p.snapshot()))
-    proc = subprocess.run(AGENT + ["status", str(tmp_path)], env=agent_env(), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        AGENT + ["status", str(tmp_path)], env=agent_env(), capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     # the status command runs in another process: the run's pid there is this test process, alive
     assert proc.stdout.startswith("running") and "1 done, 1 running, 1 queued" in proc.stdout
@@ -66,7 +81,7 @@ def test_live_view_and_status_command_show_the_same_things(tmp_path):
 def test_status_of_a_run_whose_process_is_gone(tmp_path):
     p = progress_of(tmp_path)
     data = json.loads((tmp_path / "status.json").read_text())
-    data["pid"] = 2 ** 22 + 12345  # no such process
+    data["pid"] = 2**22 + 12345  # no such process
     (tmp_path / "status.json").write_text(json.dumps(data))
     assert read_status(tmp_path)["state"] == "stopped" and read_status(tmp_path)["eta_s"] is None
     assert p.snapshot()["state"] == "running"

@@ -1,7 +1,7 @@
 """Prompt templates and routing (prompts/ data + agent/prompting.py)."""
+
 from __future__ import annotations
 
-import json
 from importlib import resources
 
 import pytest
@@ -139,4 +139,6 @@ def test_the_one_shot_answer_follows_the_build_time_advice(platform):
     assert answers
     for answer in answers:
         assert build_notes(answer, platform) == []
-        assert "<torch/extension.h>" in build_notes(answer.replace("<torch/types.h>", "<torch/extension.h>"), platform)[0]
+        assert (
+            "<torch/extension.h>" in build_notes(answer.replace("<torch/types.h>", "<torch/extension.h>"), platform)[0]
+        )

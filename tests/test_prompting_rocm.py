@@ -1,4 +1,5 @@
 """Per-platform family prompts: rocm gets the HIP advice, HipKittens GEMM advice when configured."""
+
 from importlib import resources
 
 import pytest
@@ -14,7 +15,7 @@ def test_rocm_gemm_gets_hip_gemm_prompt():
     assert "raw MFMA" in text and "__builtin_amdgcn_mfma_f32_16x16x16bf16_1k" in text
     assert "HipKittens is available" not in text
     assert "LDS is 64 KiB per CU on gfx942 and 160 KiB on gfx950" in text
-    assert "size tiles for the target (`gfx950`)" in text        # $arch filled
+    assert "size tiles for the target (`gfx950`)" in text  # $arch filled
     assert "(out_features, in_features)" in text and "as stored" in text
 
 
@@ -27,8 +28,9 @@ def test_rocm_gemm_with_hipkittens_gets_hipkittens_prompt():
 
 def test_hipkittens_flag_only_changes_families_that_have_a_variant():
     for name in ("19_ReLU", "23_Softmax", "54_conv_standard_3D"):
-        assert prompting.system_prompt("rocm", name, variant="hipkittens", **VARS) == \
-            prompting.system_prompt("rocm", name, **VARS)
+        assert prompting.system_prompt("rocm", name, variant="hipkittens", **VARS) == prompting.system_prompt(
+            "rocm", name, **VARS
+        )
 
 
 @pytest.mark.parametrize("name, marker", [("19_ReLU", "on AMD CDNA (HIP)"), ("23_Softmax", "on AMD CDNA (HIP)")])
@@ -48,8 +50,11 @@ def test_rocm_prompts_carry_cdna_facts():
 
 
 def test_cuda_and_cpu_unchanged():
-    for name, fam_file in (("3_Small_Matmul", "family_gemm.md"), ("19_ReLU", "family_elementwise.md"),
-                           ("23_Softmax", "family_reduction.md")):
+    for name, fam_file in (
+        ("3_Small_Matmul", "family_gemm.md"),
+        ("19_ReLU", "family_elementwise.md"),
+        ("23_Softmax", "family_reduction.md"),
+    ):
         for platform in ("cuda", "cpu"):
             assert prompting.family_prompt_file(prompting.family_for(name), platform) == fam_file
             assert prompting.family_prompt_file(prompting.family_for(name), platform, variant="hipkittens") == fam_file

@@ -1,10 +1,10 @@
 """RocmPlatform without a GPU: arch selection, the build environment (HipKittens), visible devices,
 and the extra_cuda_cflags rule for rocm sources."""
+
 import pytest
 
 from tools.errors import PlatformError
-from tools.platforms import get_platform
-from tools.platforms import rocm
+from tools.platforms import get_platform, rocm
 from tools.platforms.rocm import RocmPlatform, hipkittens_env, normalise_rocm_arch, resolve_arch
 from tools.platforms.rocm_flags import RULE_NVCC_FLAG, RULE_OFFLOAD_ARCH, check_rocm_flags
 
@@ -59,8 +59,11 @@ def test_hipkittens_env(hk_root, tmp_path, arch, define):
     assert env["HIPKITTENS_ROOT"] == str(hk_root)
     # existing values are kept, after ours
     (tmp_path / "rocm" / "include" / "hip").mkdir(parents=True)
-    env2 = hipkittens_env(hk_root, arch, {"ROCM_PATH": str(tmp_path / "rocm"), "CPLUS_INCLUDE_PATH": "/x",
-                                          "HIPCC_COMPILE_FLAGS_APPEND": "-O3"})
+    env2 = hipkittens_env(
+        hk_root,
+        arch,
+        {"ROCM_PATH": str(tmp_path / "rocm"), "CPLUS_INCLUDE_PATH": "/x", "HIPCC_COMPILE_FLAGS_APPEND": "-O3"},
+    )
     assert env2["CPLUS_INCLUDE_PATH"].split(":") == [str(hk_root / "include"), str(tmp_path / "rocm/include/hip"), "/x"]
     assert env2["HIPCC_COMPILE_FLAGS_APPEND"] == f"-O3 {define}"
 
@@ -95,29 +98,35 @@ def test_visible_devices():
     assert p.flush_min_bytes >= 512 << 20
 
 
-FLAGS_SRC = '''import torch
+FLAGS_SRC = """import torch
 from torch.utils.cpp_extension import load_inline
 
 FLAGS = ["-O3", "--use_fast_math"]
 ext = load_inline(name="x", cpp_sources="", cuda_sources="",
                   extra_cuda_cflags=FLAGS + ["-Xptxas -v", "-arch=sm_90",
                                              "--expt-relaxed-constexpr", "-gencode=arch=compute_90,code=sm_90"])
-'''
+"""
 
 
 def test_flags_rule_flags_nvcc_only_flags():
     vs = check_rocm_flags(FLAGS_SRC)
     found = {v.message.split("`")[1]: v for v in vs}
-    assert set(found) == {"--use_fast_math", "-Xptxas -v", "-arch=sm_90", "--expt-relaxed-constexpr",
-                          "-gencode=arch=compute_90,code=sm_90"}
+    assert set(found) == {
+        "--use_fast_math",
+        "-Xptxas -v",
+        "-arch=sm_90",
+        "--expt-relaxed-constexpr",
+        "-gencode=arch=compute_90,code=sm_90",
+    }
     assert all(v.rule == RULE_NVCC_FLAG for v in vs)
     assert found["--use_fast_math"].line == 4 and "-ffast-math" in found["--use_fast_math"].message
     assert found["-arch=sm_90"].line == 6
 
 
 def test_flags_rule_accepts_clang_flags_and_sees_offload_arch():
-    ok = FLAGS_SRC.replace('FLAGS + ["-Xptxas -v", "-arch=sm_90",\n', '["-O3", "-ffast-math", "-std=c++20",\n') \
-        .replace('"--expt-relaxed-constexpr", "-gencode=arch=compute_90,code=sm_90"]', '"-DKITTENS_CDNA4"]')
+    ok = FLAGS_SRC.replace('FLAGS + ["-Xptxas -v", "-arch=sm_90",\n', '["-O3", "-ffast-math", "-std=c++20",\n').replace(
+        '"--expt-relaxed-constexpr", "-gencode=arch=compute_90,code=sm_90"]', '"-DKITTENS_CDNA4"]'
+    )
     assert check_rocm_flags(ok) == []
     arch = 'from torch.utils.cpp_extension import load_inline\nx = load_inline("n", "", "", extra_cuda_cflags=["--offload-arch=gfx942"])\n'
     vs = check_rocm_flags(arch)
@@ -125,9 +134,11 @@ def test_flags_rule_accepts_clang_flags_and_sees_offload_arch():
 
 
 def test_flags_rule_unresolvable_flags_still_checked():
-    src = ('from torch.utils.cpp_extension import load_inline\nimport os\n'
-           'extra = ["--use_fast_math"] if os.environ.get("X") else ["-O3"]\n'
-           'x = load_inline("n", "", "", extra_cuda_cflags=extra)\n')
+    src = (
+        "from torch.utils.cpp_extension import load_inline\nimport os\n"
+        'extra = ["--use_fast_math"] if os.environ.get("X") else ["-O3"]\n'
+        'x = load_inline("n", "", "", extra_cuda_cflags=extra)\n'
+    )
     vs = check_rocm_flags(src)
     assert len(vs) == 1 and vs[0].line == 3 and "--use_fast_math" in vs[0].message
     assert check_rocm_flags("this is not python(") == []

@@ -1,9 +1,10 @@
 """rocprofv3 / rocprof parsers, digest and command line, on recorded files in tests/data/rocprof."""
+
 from pathlib import Path
 
 import pytest
 
-from tools.harness.profilers import rocprof
+from tools.harness.profilers import rocprof, rocprof_digest
 from tools.harness.results import KernelRecord, ProfileInfo
 
 DATA = Path(__file__).parent / "data" / "rocprof"
@@ -13,8 +14,18 @@ GEMM = "void gemm_tile_kernel<128, 128>(__hip_bfloat16 const*, __hip_bfloat16 co
 
 def test_command_builder(tmp_path):
     cmd = rocprof.rocprofv3_command(tmp_path, "cand", None)
-    assert cmd == ["rocprofv3", "--kernel-trace", "--stats", "-d", str(tmp_path), "-o", "cand",
-                   "--output-format", "csv", "--"]
+    assert cmd == [
+        "rocprofv3",
+        "--kernel-trace",
+        "--stats",
+        "-d",
+        str(tmp_path),
+        "-o",
+        "cand",
+        "--output-format",
+        "csv",
+        "--",
+    ]
     with_pmc = rocprof.rocprofv3_command(tmp_path, "cand", ["SQ_WAVES", "FETCH_SIZE"])
     assert with_pmc[with_pmc.index("--pmc") + 1] == "SQ_WAVES,FETCH_SIZE"
     assert with_pmc[-1] == "--" and "--kernel-trace" in with_pmc
@@ -25,8 +36,11 @@ def test_command_builder(tmp_path):
 
 def test_find_profiler(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(rocprof.shutil, "which",
-                        lambda name, path=None: str(tmp_path / name) if name == "rocprof" and path is None else None)
+    monkeypatch.setattr(
+        rocprof.shutil,
+        "which",
+        lambda name, path=None: str(tmp_path / name) if name == "rocprof" and path is None else None,
+    )
     assert rocprof.find_profiler() == str(tmp_path / "rocprof")
     monkeypatch.setattr(rocprof.shutil, "which", lambda name, path=None: None)
     assert rocprof.find_profiler() is None
@@ -52,8 +66,8 @@ def test_kernel_trace_oct_2024_header():
     r = rows[0]
     assert r["name"] == "relu_bf16_vec8(uint4 const*, uint4*, long)" and r["duration_ns"] == 2000
     assert r["stream_id"] is None and r["vgpr"] is None and r["agpr"] is None and r["sgpr"] is None
-    assert r["lds_bytes"] == 0 and r["scratch_bytes"] == 0      # Group_/Private_Segment_Size
-    assert rows[2]["name"] == "__amd_rocclr_fillBufferAligned"   # .kd stripped
+    assert r["lds_bytes"] == 0 and r["scratch_bytes"] == 0  # Group_/Private_Segment_Size
+    assert rows[2]["name"] == "__amd_rocclr_fillBufferAligned"  # .kd stripped
 
 
 def test_kernel_stats():
@@ -88,7 +102,7 @@ def test_counter_collection_pivot_16_columns():
 def test_digest_trace_and_counters():
     trace = rocprof.parse_kernel_trace(DATA / "v3_kernel_trace.csv")
     ctr = rocprof.parse_counter_collection(DATA / "v3_counter_collection.csv")
-    d = rocprof.digest(trace, ctr, ["row_softmax_kernel", "gemm_tile_kernel"])
+    d = rocprof_digest.digest(trace, ctr, ["row_softmax_kernel", "gemm_tile_kernel"])
     assert [k.name for k in d.kernels][:2] == [GEMM, SOFTMAX]
     assert d.total_us == pytest.approx(144.0)
     gemm, soft, fill = d.kernels
@@ -114,12 +128,12 @@ def test_digest_trace_and_counters():
 def test_digest_counters_without_timestamps_use_trace_durations():
     trace = rocprof.parse_kernel_trace(DATA / "v3_kernel_trace.csv")
     ctr = rocprof.parse_counter_collection(DATA / "v3old_counter_collection.csv")
-    soft = next(k for k in rocprof.digest(trace, ctr, []).kernels if k.name == SOFTMAX)
+    soft = next(k for k in rocprof_digest.digest(trace, ctr, []).kernels if k.name == SOFTMAX)
     assert soft.hbm_gbps == pytest.approx(4 * 2048 * 1024 / 40000) and not soft.own
 
 
 def test_digest_from_stats_rows():
-    d = rocprof.digest(rocprof.parse_legacy_stats(DATA / "results.stats.csv"), None, ["row_softmax_kernel"])
+    d = rocprof_digest.digest(rocprof.parse_legacy_stats(DATA / "results.stats.csv"), None, ["row_softmax_kernel"])
     assert d.kernels[0].calls == 10 and d.kernels[0].total_us == pytest.approx(200.0)
     assert d.own_share == pytest.approx(0.8)
 
@@ -131,20 +145,20 @@ def test_digest_run_finds_files(tmp_path):
     sub.mkdir(parents=True)
     shutil.copy(DATA / "v3_kernel_trace.csv", sub / "cand_kernel_trace.csv")
     shutil.copy(DATA / "v3_counter_collection.csv", sub / "cand_counter_collection.csv")
-    d = rocprof.digest_run(tmp_path / "out", "cand", ["row_softmax_kernel"])
+    d = rocprof_digest.digest_run(tmp_path / "out", "cand", ["row_softmax_kernel"])
     assert d is not None and d.source == "rocprofv3" and len(d.kernels) == 3
     legacy = tmp_path / "legacy"
     legacy.mkdir()
     shutil.copy(DATA / "results.stats.csv", legacy / "results.stats.csv")
-    d2 = rocprof.digest_run(legacy, "cand", [])
+    d2 = rocprof_digest.digest_run(legacy, "cand", [])
     assert d2.source == "rocprof" and d2.kernels[0].calls == 10
-    assert rocprof.digest_run(tmp_path / "nothing", "cand") is None
+    assert rocprof_digest.digest_run(tmp_path / "nothing", "cand") is None
 
 
 def test_digest_text():
     trace = rocprof.parse_kernel_trace(DATA / "v3_kernel_trace.csv")
     ctr = rocprof.parse_counter_collection(DATA / "v3_counter_collection.csv")
-    text = rocprof.digest_text(rocprof.digest(trace, ctr, ["row_softmax_kernel", "gemm_tile_kernel"]))
+    text = rocprof_digest.digest_text(rocprof_digest.digest(trace, ctr, ["row_softmax_kernel", "gemm_tile_kernel"]))
     assert text.startswith("rocprofv3: 3 kernel(s)")
     assert "[own] void gemm_tile_kernel" in text and "[lib] void at::native" in text
     assert "VGPR 128 / AGPR 128 / SGPR 96" in text and "registers allow 2 wave(s)/SIMD" in text
@@ -152,11 +166,11 @@ def test_digest_text():
     assert "MFMA util 46%" in text and "L2 hit 90%" in text and "LDS bank conflicts 25.0%" in text
     assert "occupancy 70%" in text and "HBM 8.4 MB at 210 GB/s" in text
     assert len(text) < 2000
-    assert "no GPU kernels" in rocprof.digest_text(rocprof.RocprofDigest())
+    assert "no GPU kernels" in rocprof_digest.digest_text(rocprof_digest.RocprofDigest())
 
 
 def test_register_limited_waves():
-    assert rocprof.waves_per_simd_from_registers(40, 0) == 8
-    assert rocprof.waves_per_simd_from_registers(128, 0) == 4
-    assert rocprof.waves_per_simd_from_registers(128, 128) == 2
-    assert rocprof.waves_per_simd_from_registers(None, None) is None
+    assert rocprof_digest.waves_per_simd_from_registers(40, 0) == 8
+    assert rocprof_digest.waves_per_simd_from_registers(128, 0) == 4
+    assert rocprof_digest.waves_per_simd_from_registers(128, 128) == 2
+    assert rocprof_digest.waves_per_simd_from_registers(None, None) is None

@@ -1,5 +1,6 @@
 """Run-wide limits on tokens and cost, prices, and the batch flags' user errors: real `agent solve`
 runs on the cpu platform with the scripted model."""
+
 import json
 import subprocess
 
@@ -12,9 +13,27 @@ SCRIPT = {"1_Small_ReLU": ["cpu/good/relu.py"], "4_Row_Sum": ["cpu/good/row_sum.
 
 
 def solve(out, cache_dir, *extra, timeout=900):
-    cmd = AGENT + ["solve", "--dataset", str(DATA), "--level1", "--range", "1,4", "--samples", "1", "--concurrency", "1",
-                   "--model", "tests.scripted_solver:factory", "--platform", "cpu", "--target", "0.05",
-                   "--out", str(out), *extra]
+    cmd = AGENT + [
+        "solve",
+        "--dataset",
+        str(DATA),
+        "--level1",
+        "--range",
+        "1,4",
+        "--samples",
+        "1",
+        "--concurrency",
+        "1",
+        "--model",
+        "tests.scripted_solver:factory",
+        "--platform",
+        "cpu",
+        "--target",
+        "0.05",
+        "--out",
+        str(out),
+        *extra,
+    ]
     env = agent_env(HIPGEN_SCRIPT=json.dumps(SCRIPT), HIPGEN_CACHE_DIR=str(cache_dir))
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
 
@@ -57,18 +76,25 @@ def test_token_limit_stops_the_run_and_resume_with_more_continues(tmp_path, cach
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["totals"]["success"] == 2
-    calls = [c["name"] for ln in (out / "1_Small_ReLU" / "trace_0.jsonl").read_text().splitlines()
-             for r in [json.loads(ln)] if r["type"] == "message" and r["message"]["type"] == "ai"
-             for c in r["message"]["data"]["tool_calls"]]
+    calls = [
+        c["name"]
+        for ln in (out / "1_Small_ReLU" / "trace_0.jsonl").read_text().splitlines()
+        for r in [json.loads(ln)]
+        if r["type"] == "message" and r["message"]["type"] == "ai"
+        for c in r["message"]["data"]["tool_calls"]
+    ]
     assert calls.count("read_reference") == 1  # the stopped thread went on from its checkpoint
 
 
-@pytest.mark.parametrize("flags, needle", [
-    (["--max-cost", "5"], "--max-cost needs the price of 'tests.scripted_solver:factory'"),
-    (["--gpus", "0,x"], "--gpus takes distinct device indices"),
-    (["--gpus", "0"], "--gpus does not apply to the cpu platform"),
-    (["--max-run-tokens", "0"], "max_run_tokens"),
-])
+@pytest.mark.parametrize(
+    "flags, needle",
+    [
+        (["--max-cost", "5"], "--max-cost needs the price of 'tests.scripted_solver:factory'"),
+        (["--gpus", "0,x"], "--gpus takes distinct device indices"),
+        (["--gpus", "0"], "--gpus does not apply to the cpu platform"),
+        (["--max-run-tokens", "0"], "max_run_tokens"),
+    ],
+)
 def test_batch_flag_mistakes_are_one_line(tmp_path, cache_dir, flags, needle):
     proc = solve(tmp_path / "results", cache_dir, *flags, timeout=300)
     assert proc.returncode == 2, proc.stderr[-2000:]

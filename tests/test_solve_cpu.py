@@ -1,5 +1,6 @@
 """`agent solve` end to end on the cpu platform, driven by the scripted model through the real
 module:factory backend path: real builds, real checks, real timing, checkpoints and the results layout."""
+
 import json
 import os
 import signal
@@ -14,9 +15,25 @@ SCRIPT = {"1_Small_ReLU": ["cpu/bad/relu_wrong.py", "cpu/good/relu.py"], "4_Row_
 
 
 def solve(out, cache_dir, *extra, script=SCRIPT, timeout=900):
-    cmd = AGENT + ["solve", "--dataset", str(DATA), "--level1", "--range", "1,4", "--samples", "2",
-                   "--model", "tests.scripted_solver:factory", "--platform", "cpu", "--target", "0.05",
-                   "--out", str(out), *extra]
+    cmd = AGENT + [
+        "solve",
+        "--dataset",
+        str(DATA),
+        "--level1",
+        "--range",
+        "1,4",
+        "--samples",
+        "2",
+        "--model",
+        "tests.scripted_solver:factory",
+        "--platform",
+        "cpu",
+        "--target",
+        "0.05",
+        "--out",
+        str(out),
+        *extra,
+    ]
     env = agent_env(HIPGEN_SCRIPT=json.dumps(script), HIPGEN_CACHE_DIR=str(cache_dir), OPENAI_API_KEY="sk-secret")
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
 
@@ -75,8 +92,16 @@ def test_trace_holds_the_whole_conversation(run):
     ai = [r for r in msgs if r["message"]["type"] == "ai"]
     assert all(r["reasoning"] and r["usage"]["total_tokens"] > 0 for r in ai)
     calls = [c for r in ai for c in r["message"]["data"]["tool_calls"]]
-    assert [c["name"] for c in calls] == ["read_reference", "write_kernel", "compile_kernel", "check_correctness",
-                                          "write_kernel", "compile_kernel", "check_correctness", "profile_kernel"]
+    assert [c["name"] for c in calls] == [
+        "read_reference",
+        "write_kernel",
+        "compile_kernel",
+        "check_correctness",
+        "write_kernel",
+        "compile_kernel",
+        "check_correctness",
+        "profile_kernel",
+    ]
     assert "torch::Tensor relu_forward" in calls[1]["args"]["source"]
     tool = [r["message"]["data"] for r in msgs if r["message"]["type"] == "tool"]
     assert tool[0]["content"].startswith("problem 1_Small_ReLU")
@@ -110,8 +135,13 @@ def test_status_file_lanes_and_progress_lines(run):
 
 def test_trace_and_report_commands(run):
     out, _ = run
-    proc = subprocess.run(AGENT + ["trace", str(out / "1_Small_ReLU"), "--sample", "0"], env=agent_env(),
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        AGENT + ["trace", str(out / "1_Small_ReLU"), "--sample", "0"],
+        env=agent_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     for needle in ("read_reference", "check_correctness", "INCORRECT", "SPEEDUP", "target_reached", "relu_forward"):
         assert needle in proc.stdout
@@ -135,8 +165,24 @@ def test_existing_run_is_not_overwritten_and_resume_of_finished_run_is_a_no_op(r
 def test_kill_9_then_resume_finishes_the_run(tmp_path, cache_dir):
     out = tmp_path / "results"
     script = {"1_Small_ReLU": ["cpu/bad/relu_wrong.py", "cpu/good/relu.py"], "4_Row_Sum": ["cpu/good/row_sum.py"]}
-    cmd = AGENT + ["solve", "--dataset", str(DATA), "--level1", "--range", "1,4", "--samples", "1",
-                   "--model", "tests.scripted_solver:factory", "--platform", "cpu", "--target", "0.05", "--out", str(out)]
+    cmd = AGENT + [
+        "solve",
+        "--dataset",
+        str(DATA),
+        "--level1",
+        "--range",
+        "1,4",
+        "--samples",
+        "1",
+        "--model",
+        "tests.scripted_solver:factory",
+        "--platform",
+        "cpu",
+        "--target",
+        "0.05",
+        "--out",
+        str(out),
+    ]
     env = agent_env(HIPGEN_SCRIPT=json.dumps(script), HIPGEN_CACHE_DIR=str(cache_dir))
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 600
@@ -159,8 +205,12 @@ def test_kill_9_then_resume_finishes_the_run(tmp_path, cache_dir):
     assert summary["totals"]["success"] == 2
     recs = records(out / "1_Small_ReLU" / "trace_0.jsonl")
     assert any(r["type"] == "resume" for r in recs)
-    calls = [c["name"] for r in recs if r["type"] == "message" and r["message"]["type"] == "ai"
-             for c in r["message"]["data"]["tool_calls"]]
+    calls = [
+        c["name"]
+        for r in recs
+        if r["type"] == "message" and r["message"]["type"] == "ai"
+        for c in r["message"]["data"]["tool_calls"]
+    ]
     assert calls.count("read_reference") == 1  # continued from the checkpoint, not restarted
     assert recs[-1]["type"] == "end"
     assert not list(out.rglob(".*.tmp"))  # the resumed run cleared what the killed one left mid-write

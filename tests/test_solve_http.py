@@ -1,6 +1,7 @@
 """The same loop through the real ChatOpenAI client against an OpenAI-compatible stub server on
 127.0.0.1, streaming and not: reasoning_content reaches the trace, a malformed tool call is answered
 with an error message instead of a crash, and the key never reaches a candidate or the results."""
+
 import json
 
 import pytest
@@ -29,15 +30,22 @@ def stub_policy(body: dict) -> dict:
         if isinstance(m, ToolMessage):
             m.name = names.get(m.tool_call_id, m.name)
     bad_ids = {m.tool_call_id for m in msgs if isinstance(m, ToolMessage) and m.content.startswith("ERROR: the call")}
-    real = [m for m in msgs if not (isinstance(m, ToolMessage) and m.tool_call_id in bad_ids)
-            and not (isinstance(m, AIMessage) and {c["id"] for c in m.tool_calls} & bad_ids)]
+    real = [
+        m
+        for m in msgs
+        if not (isinstance(m, ToolMessage) and m.tool_call_id in bad_ids)
+        and not (isinstance(m, AIMessage) and {c["id"] for c in m.tool_calls} & bad_ids)
+    ]
     seen_malformed = bool(bad_ids)
     reply = scripted_solver.policy(real)
     if not seen_malformed and any(c["name"] == "write_kernel" for c in reply.tool_calls):
         return {"content": "", "malformed_tool_call": True, "reasoning": "I will write the kernel now."}
-    return {"content": reply.content, "reasoning": reply.additional_kwargs["reasoning_content"],
-            "tool_calls": [{"name": c["name"], "args": c["args"]} for c in reply.tool_calls],
-            "usage": {"prompt_tokens": 900, "completion_tokens": 80}}
+    return {
+        "content": reply.content,
+        "reasoning": reply.additional_kwargs["reasoning_content"],
+        "tool_calls": [{"name": c["name"], "args": c["args"]} for c in reply.tool_calls],
+        "usage": {"prompt_tokens": 900, "completion_tokens": 80},
+    }
 
 
 @pytest.mark.parametrize("streaming", [False, True], ids=["json", "sse"])
@@ -45,14 +53,32 @@ def test_solve_through_chat_openai(tmp_path, cache_dir, monkeypatch, streaming):
     monkeypatch.setenv("HIPGEN_SCRIPT", json.dumps({"1_Small_ReLU": ["cpu/good/relu.py"]}))
     monkeypatch.setenv("LLM_GATEWAY_KEY", "gw-secret-123")
     with OpenAIStub(stub_policy) as stub:
-        s = Settings(dataset=DATA, level=1, range="1", samples=1, model="openai:stub-model", base_url=stub.base_url,
-                     platform="cpu", target=0.05, out=tmp_path / "results", cache_dir=cache_dir, streaming=streaming,
-                     check_trials=3, time_budget_s=0.2, llm_retries=0)
+        s = Settings(
+            dataset=DATA,
+            level=1,
+            range="1",
+            samples=1,
+            model="openai:stub-model",
+            base_url=stub.base_url,
+            platform="cpu",
+            target=0.05,
+            out=tmp_path / "results",
+            cache_dir=cache_dir,
+            streaming=streaming,
+            check_trials=3,
+            time_budget_s=0.2,
+            llm_retries=0,
+        )
         summary = solve(s)
     assert summary["totals"]["success"] == 1
     body = stub.requests[0]
-    assert {t["function"]["name"] for t in body["tools"]} == {"read_reference", "write_kernel", "compile_kernel",
-                                                               "check_correctness", "profile_kernel"}
+    assert {t["function"]["name"] for t in body["tools"]} == {
+        "read_reference",
+        "write_kernel",
+        "compile_kernel",
+        "check_correctness",
+        "profile_kernel",
+    }
     assert body.get("stream", False) is streaming
     assert all(a == "Bearer gw-secret-123" for a in stub.authorizations)
     out = tmp_path / "results"

@@ -44,12 +44,12 @@ m = ce.load_inline("m", cpp, cuda, "f")
 
 
 def test_unresolved_sources_are_marked():
-    source = '''
+    source = """
 from torch.utils.cpp_extension import load_inline
 def make(n):
     return "__global__ void k() {}" * n
 ext = load_inline(name="e", cpp_sources="", cuda_sources=make(2), functions=["k"])
-'''
+"""
     ext = extract_sources(source)
     assert ext.unresolved and ext.cuda == "" and ext.calls == 1
 
@@ -69,12 +69,12 @@ ext = load_inline(name="e", cpp_sources=src)
 
 
 def test_cpp_extension_load_counts_but_is_unresolved():
-    source = '''
+    source = """
 from torch.utils.cpp_extension import load
 import torch.utils.cpp_extension
 a = load(name="a", sources=["a.cu"])
 b = torch.utils.cpp_extension.load(name="b", sources=["b.cu"])
-'''
+"""
     ext = extract_sources(source)
     assert ext.calls == 2 and ext.unresolved
 
@@ -93,17 +93,20 @@ def test_syntax_error_propagates():
         extract_sources("def f(:\n")
 
 
-@pytest.mark.parametrize("text,names", [
-    ("__global__ void relu(float* x) {}", ["relu"]),
-    ("template <typename T, int N>\n__global__ void gemm(const T* a) {}", ["gemm"]),
-    ("template<typename T> __global__ void __launch_bounds__(256, 2) tiled(T* x);", ["tiled"]),
-    ("__global__ __launch_bounds__((16 * 16)) void lb(float* x) {}", ["lb"]),
-    ('extern "C" __global__ void c_kernel(float* x) {}', ["c_kernel"]),
-    ("static __global__ void s(float* x) {}\n__global__ void s(float* x);", ["s"]),
-    ("__global__ void\nmulti_line\n(float* x) {}", ["multi_line"]),
-    ("// __global__ void commented(float* x) {}\n/* __global__ void block(int) */", []),
-    ("__device__ float helper(float x) { return x; }", []),
-    ("__global__ void a(int) {}\n__global__ void b(int) {}", ["a", "b"]),
-])
+@pytest.mark.parametrize(
+    "text,names",
+    [
+        ("__global__ void relu(float* x) {}", ["relu"]),
+        ("template <typename T, int N>\n__global__ void gemm(const T* a) {}", ["gemm"]),
+        ("template<typename T> __global__ void __launch_bounds__(256, 2) tiled(T* x);", ["tiled"]),
+        ("__global__ __launch_bounds__((16 * 16)) void lb(float* x) {}", ["lb"]),
+        ('extern "C" __global__ void c_kernel(float* x) {}', ["c_kernel"]),
+        ("static __global__ void s(float* x) {}\n__global__ void s(float* x);", ["s"]),
+        ("__global__ void\nmulti_line\n(float* x) {}", ["multi_line"]),
+        ("// __global__ void commented(float* x) {}\n/* __global__ void block(int) */", []),
+        ("__device__ float helper(float x) { return x; }", []),
+        ("__global__ void a(int) {}\n__global__ void b(int) {}", ["a", "b"]),
+    ],
+)
 def test_kernel_names_in(text, names):
     assert kernel_names_in(text) == names

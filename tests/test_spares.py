@@ -1,5 +1,6 @@
 """Spare workers: started ahead of need with imports done, they take on an evaluation's folder, log,
 build folder and channel when their request comes, see no secrets, and never outlive the agent."""
+
 import gc
 import json
 import os
@@ -9,11 +10,11 @@ import time
 from tests.conftest import DATA, KERNELS, problem
 from tools.harness.protocol import WorkerRequest
 from tools.harness.sandbox import run_worker, scrubbed_env
-from tools.platforms import get_platform
 from tools.harness.spares import SparePool, spare_env, start_worker
+from tools.platforms import get_platform
 
 TIMEOUTS = {"setup": 120.0, "build": 120.0, "check": 60.0}
-CANDIDATE = textwrap.dedent('''
+CANDIDATE = textwrap.dedent("""
     import os
     import torch
     import torch.nn as nn
@@ -25,14 +26,20 @@ CANDIDATE = textwrap.dedent('''
                   "arch=" + str(os.environ.get("TORCH_CUDA_ARCH_LIST")),
                   "secret=" + str(os.environ.get("OPENAI_API_KEY")), flush=True)
             return torch.relu(x)
-''')
+""")
 
 
 def _request(tmp_path) -> WorkerRequest:
     cand = tmp_path / "cand.py"
     cand.write_text(CANDIDATE)
-    return WorkerRequest(problem_path=str(DATA / "KernelBench/level1/1_Small_ReLU.py"), candidate_path=str(cand),
-                         platform="cpu", phases=["build", "check"], channel_fd=-1, check_seeds=[1, 2])
+    return WorkerRequest(
+        problem_path=str(DATA / "KernelBench/level1/1_Small_ReLU.py"),
+        candidate_path=str(cand),
+        platform="cpu",
+        phases=["build", "check"],
+        channel_fd=-1,
+        check_seeds=[1, 2],
+    )
 
 
 def test_a_spare_takes_the_next_evaluation_as_its_own(tmp_path, monkeypatch):
@@ -56,8 +63,13 @@ def test_a_spare_takes_the_next_evaluation_as_its_own(tmp_path, monkeypatch):
             assert f"ext={tmp_path / f'ext{n}'}" in log
             assert "secret=None" in log and "sk-must-not-leak" not in log
         assert second.setup_seconds > 0
-        print("setup s:", first.setup_seconds, second.setup_seconds,
-              "check steps:", [o.records[-2]["data"]["steps"] for o in runs])
+        print(
+            "setup s:",
+            first.setup_seconds,
+            second.setup_seconds,
+            "check steps:",
+            [o.records[-2]["data"]["steps"] for o in runs],
+        )
         assert "candidate-says" not in (tmp_path / "spares" / "spares.log").read_text()
     finally:
         pool.close()
@@ -107,8 +119,10 @@ def test_a_ready_spare_takes_its_lanes_device_and_build_folder_from_the_request(
     but set by the worker from its request, before anything touches a device."""
     (tmp_path / "home").mkdir()
     (tmp_path / "ext").mkdir()
-    env = scrubbed_env({"TORCH_CUDA_ARCH_LIST": "9.0"}, tmp_path / "home") | {"CUDA_VISIBLE_DEVICES": "7",
-                                                                             "TORCH_EXTENSIONS_DIR": str(tmp_path / "ext")}
+    env = scrubbed_env({"TORCH_CUDA_ARCH_LIST": "9.0"}, tmp_path / "home") | {
+        "CUDA_VISIBLE_DEVICES": "7",
+        "TORCH_EXTENSIONS_DIR": str(tmp_path / "ext"),
+    }
     pool = SparePool(tmp_path / "spares", early=True, depth=2)
     try:
         started = pool.take_ready(env, timeout=120)
@@ -133,8 +147,10 @@ def test_a_gpu_evaluator_takes_a_lane_only_once_its_worker_is_ready(cache_dir, t
     from tools.harness.evaluator import Evaluator
 
     lanes = tmp_path / "lanes.jsonl"
-    ev = Evaluator(EvalConfig(platform="cpu", cache_dir=cache_dir, check_trials=2, time_budget_s=0.1,
-                              max_timing_trials=10), lane_log=lanes)
+    ev = Evaluator(
+        EvalConfig(platform="cpu", cache_dir=cache_dir, check_trials=2, time_budget_s=0.1, max_timing_trials=10),
+        lane_log=lanes,
+    )
     ev.spares.early = True
     try:
         t_call = time.time()
@@ -155,8 +171,11 @@ def test_spares_started_with_the_evaluator_are_the_ones_its_first_evaluation_tak
     from tools.harness.config import EvalConfig
     from tools.harness.evaluator import Evaluator
 
-    ev = Evaluator(EvalConfig(platform="cpu", cache_dir=cache_dir, check_trials=2, time_budget_s=0.1,
-                              max_timing_trials=10, spares=1))
+    ev = Evaluator(
+        EvalConfig(
+            platform="cpu", cache_dir=cache_dir, check_trials=2, time_budget_s=0.1, max_timing_trials=10, spares=1
+        )
+    )
     ev.spares.early = True
     try:
         ev.start_spares()
@@ -175,12 +194,15 @@ def test_spares_started_with_the_evaluator_are_the_ones_its_first_evaluation_tak
 def test_the_build_target_is_set_per_request(tmp_path):
     """What lets spares start before the probe has told the arch: everything a platform's build_env sets
     is left out of a spare's environment and set by the worker from its request."""
-    from tools.platforms.rocm import hipkittens_env
     from tools.harness.spares import PER_REQUEST_ENV
+    from tools.platforms.rocm import hipkittens_env
 
     (tmp_path / "include").mkdir()
-    for build in (get_platform("cuda").build_env("sm_90"), get_platform("rocm").build_env("gfx942"),
-                  hipkittens_env(tmp_path, "gfx942", env={})):
+    for build in (
+        get_platform("cuda").build_env("sm_90"),
+        get_platform("rocm").build_env("gfx942"),
+        hipkittens_env(tmp_path, "gfx942", env={}),
+    ):
         assert build and set(build) <= set(PER_REQUEST_ENV), build
 
 
@@ -225,6 +247,7 @@ def test_a_spares_imports_leave_the_gpu_driver_alone(tmp_path):
         preload()
         print("ASKED", asked, torch.cuda.is_initialized())
     """)
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
-                         env=scrubbed_env({}, tmp_path))
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, env=scrubbed_env({}, tmp_path)
+    )
     assert "ASKED [] False" in out.stdout, out.stdout + out.stderr

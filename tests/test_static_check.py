@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.problem import DEFAULT_BANNED_OPS
 from tools.harness.static_check import check_source, format_violations
+from tools.problem import DEFAULT_BANNED_OPS
 
 STATIC = Path(__file__).parent / "kernels" / "static"
 
@@ -26,13 +26,18 @@ ext = load_inline(name="e", cpp_sources="torch::Tensor run(torch::Tensor x);",
 
 def candidate(forward: str = "return ext.run(x)", module: str = "", init: str = "") -> str:
     """HEAD, then `module` (line 15 on), then ModelNew with `init` and `forward` bodies (one line each)."""
-    return (HEAD + "\n" + module + "\n"
-            + "class ModelNew(nn.Module):\n"
-            + "    def __init__(self):\n"
-            + "        super().__init__()\n"
-            + (f"        {init}\n" if init else "")
-            + "    def forward(self, x):\n"
-            + f"        {forward}\n")
+    return (
+        HEAD
+        + "\n"
+        + module
+        + "\n"
+        + "class ModelNew(nn.Module):\n"
+        + "    def __init__(self):\n"
+        + "        super().__init__()\n"
+        + (f"        {init}\n" if init else "")
+        + "    def forward(self, x):\n"
+        + f"        {forward}\n"
+    )
 
 
 def rules(source: str, platform: str = "cuda", banned=None) -> set[str]:
@@ -49,6 +54,7 @@ def forward_line(source: str) -> int:
 
 # --- honest candidates ---
 
+
 @pytest.mark.parametrize("name,platform", [("relu_cuda", "cuda"), ("relu_cuda", "rocm"), ("matmul_cpu", "cpu")])
 def test_honest_candidates_pass(name, platform):
     source = (STATIC / f"{name}.py").read_text()
@@ -60,19 +66,24 @@ def test_template_itself_is_clean():
 
 
 def test_extension_kept_on_self_and_environ_read_are_fine():
-    source = candidate(forward="return self.ext.run(x)", init="self.ext = ext",
-                       module='import os\nDEBUG = os.environ.get("DEBUG") or os.environ["HOME"]\n'
-                              'P = os.path.join("a", "b")\n')
+    source = candidate(
+        forward="return self.ext.run(x)",
+        init="self.ext = ext",
+        module='import os\nDEBUG = os.environ.get("DEBUG") or os.environ["HOME"]\nP = os.path.join("a", "b")\n',
+    )
     assert check_source(source, "cuda") == []
 
 
 def test_extension_function_named_matmul_is_not_a_banned_method():
-    source = HEAD.replace('"run"', '"matmul"').replace("run(", "matmul(") + \
-        "\nclass ModelNew(nn.Module):\n    def forward(self, a, b):\n        return ext.matmul(a, b)\n"
+    source = (
+        HEAD.replace('"run"', '"matmul"').replace("run(", "matmul(")
+        + "\nclass ModelNew(nn.Module):\n    def forward(self, a, b):\n        return ext.matmul(a, b)\n"
+    )
     assert check_source(source, "cuda") == []
 
 
 # --- syntax ---
+
 
 def test_syntax_error_is_one_violation_with_line():
     vs = check_source("import torch\n\ndef f(:\n    pass\n", "cuda")
@@ -81,17 +92,21 @@ def test_syntax_error_is_one_violation_with_line():
 
 # --- rules ---
 
+
 def test_no_modelnew():
     source = HEAD + "\nclass Something(nn.Module):\n    def forward(self, x):\n        return ext.run(x)\n"
     assert "no-modelnew" in rules(source)
 
 
-@pytest.mark.parametrize("module,forward", [
-    ("from reference import Model", "return ext.run(x)"),
-    ("import reference_problem", "return ext.run(x)"),
-    ("", "return Model()(x)"),
-    ("class Model(nn.Module):\n    pass", "return ext.run(x)"),
-])
+@pytest.mark.parametrize(
+    "module,forward",
+    [
+        ("from reference import Model", "return ext.run(x)"),
+        ("import reference_problem", "return ext.run(x)"),
+        ("", "return Model()(x)"),
+        ("class Model(nn.Module):\n    pass", "return ext.run(x)"),
+    ],
+)
 def test_inherits_reference_uses(module, forward):
     assert "inherits-reference" in rules(candidate(forward=forward, module=module))
 
@@ -107,34 +122,38 @@ def test_fallback_try_except_line():
 
 
 def test_fallback_contextlib_suppress():
-    source = candidate(module="import contextlib",
-                       forward="with contextlib.suppress(RuntimeError):\n            return ext.run(x)")
+    source = candidate(
+        module="import contextlib", forward="with contextlib.suppress(RuntimeError):\n            return ext.run(x)"
+    )
     assert "fallback" in rules(source)
 
 
-@pytest.mark.parametrize("forward,module", [
-    ("return torch.matmul(x, x)", ""),
-    ("return torch.mm(x, x)", ""),
-    ("return torch.bmm(x, x)", ""),
-    ("return x @ x", ""),
-    ("x @= x; return x", ""),
-    ("return x.matmul(x)", ""),
-    ("return x.mm(x)", ""),
-    ("return self.w.bmm(x)", ""),
-    ("return torch.Tensor.matmul(x, x)", ""),
-    ("return torch.ops.aten.mm.default(x, x)", ""),
-    ("return torch.ops.aten.addmm(x, x, x)", ""),
-    ("return torch.addmm(x, x, x)", ""),
-    ("return torch.baddbmm(x, x, x)", ""),
-    ("return torch._C._nn.linear(x, x)", ""),
-    ("return torch.einsum('ij,jk->ik', x, x)", ""),
-    ("return mm(x, x)", "from torch import matmul as mm"),
-    ("return Fn.linear(x, x)", "import torch.nn.functional as Fn"),
-    ("return F.linear(x, x)", "import torch.nn.functional as F"),
-    ("return torch.nn.functional.linear(x, x)", ""),
-    ("return nn.functional.linear(x, x)", ""),
-    ("return getattr(torch, 'matmul')(x, x)", ""),
-])
+@pytest.mark.parametrize(
+    "forward,module",
+    [
+        ("return torch.matmul(x, x)", ""),
+        ("return torch.mm(x, x)", ""),
+        ("return torch.bmm(x, x)", ""),
+        ("return x @ x", ""),
+        ("x @= x; return x", ""),
+        ("return x.matmul(x)", ""),
+        ("return x.mm(x)", ""),
+        ("return self.w.bmm(x)", ""),
+        ("return torch.Tensor.matmul(x, x)", ""),
+        ("return torch.ops.aten.mm.default(x, x)", ""),
+        ("return torch.ops.aten.addmm(x, x, x)", ""),
+        ("return torch.addmm(x, x, x)", ""),
+        ("return torch.baddbmm(x, x, x)", ""),
+        ("return torch._C._nn.linear(x, x)", ""),
+        ("return torch.einsum('ij,jk->ik', x, x)", ""),
+        ("return mm(x, x)", "from torch import matmul as mm"),
+        ("return Fn.linear(x, x)", "import torch.nn.functional as Fn"),
+        ("return F.linear(x, x)", "import torch.nn.functional as F"),
+        ("return torch.nn.functional.linear(x, x)", ""),
+        ("return nn.functional.linear(x, x)", ""),
+        ("return getattr(torch, 'matmul')(x, x)", ""),
+    ],
+)
 def test_banned_ops(forward, module):
     assert "banned-op" in rules(candidate(forward=forward, module=module))
 
@@ -162,13 +181,15 @@ def test_banned_ops_follow_the_problem():
 
 
 def test_banned_ops_ignore_cpp_strings():
-    source = HEAD.replace("return y; }", "return torch::matmul(x, x); }") + candidate()[len(HEAD):]
+    source = HEAD.replace("return y; }", "return torch::matmul(x, x); }") + candidate()[len(HEAD) :]
     assert "banned-op" not in rules(source)
 
 
 def test_no_kernel_without_load_inline():
-    source = ("import torch\nimport torch.nn as nn\n\nclass ModelNew(nn.Module):\n"
-              "    def forward(self, x):\n        return torch.relu(x)\n")
+    source = (
+        "import torch\nimport torch.nn as nn\n\nclass ModelNew(nn.Module):\n"
+        "    def forward(self, x):\n        return torch.relu(x)\n"
+    )
     vs = [v for v in check_source(source, "cpu") if v.rule == "no-kernel"]
     assert [v.line for v in vs] == [4]
 
@@ -195,19 +216,22 @@ def test_extension_used_through_helper_function():
     assert check_source(source, "cuda") == []
 
 
-@pytest.mark.parametrize("module,forward", [
-    ("import threading", "return ext.run(x)"),
-    ("from concurrent.futures import ThreadPoolExecutor", "return ext.run(x)"),
-    ("import multiprocessing as mp", "return ext.run(x)"),
-    ("import subprocess", "return ext.run(x)"),
-    ("import asyncio", "return ext.run(x)"),
-    ("import signal", "return ext.run(x)"),
-    ("import socket", "return ext.run(x)"),
-    ("import os", "os.fork(); return ext.run(x)"),
-    ("import os", "os.system('true'); return ext.run(x)"),
-    ("import os", "os.spawnl(0, 'a'); return ext.run(x)"),
-    ("import os", "os.kill(1, 9); return ext.run(x)"),
-])
+@pytest.mark.parametrize(
+    "module,forward",
+    [
+        ("import threading", "return ext.run(x)"),
+        ("from concurrent.futures import ThreadPoolExecutor", "return ext.run(x)"),
+        ("import multiprocessing as mp", "return ext.run(x)"),
+        ("import subprocess", "return ext.run(x)"),
+        ("import asyncio", "return ext.run(x)"),
+        ("import signal", "return ext.run(x)"),
+        ("import socket", "return ext.run(x)"),
+        ("import os", "os.fork(); return ext.run(x)"),
+        ("import os", "os.system('true'); return ext.run(x)"),
+        ("import os", "os.spawnl(0, 'a'); return ext.run(x)"),
+        ("import os", "os.kill(1, 9); return ext.run(x)"),
+    ],
+)
 def test_concurrency(module, forward):
     assert "concurrency" in rules(candidate(forward=forward, module=module))
 
@@ -217,19 +241,22 @@ def test_concurrency_line():
     assert lines_of(source, "concurrency") == [15]
 
 
-@pytest.mark.parametrize("module", [
-    "torch.cuda.synchronize = lambda: None",
-    "torch.cuda.Event.elapsed_time = lambda self, other: 1.0",
-    "torch.Tensor.__add__ = lambda a, b: a",
-    "torch.relu = lambda x: x",
-    "import time\ntime.perf_counter = lambda: 0.0",
-    "import timeit",
-    "setattr(torch.cuda, 'synchronize', print)",
-    "from torch.cuda import Event\nEvent.record = print",
-    "class Lazy(torch.Tensor):\n    pass",
-    "class T:\n    @classmethod\n    def __torch_function__(cls, func, types, args=(), kwargs=None):\n        pass",
-    "import builtins\nbuiltins.print = None",
-])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "torch.cuda.synchronize = lambda: None",
+        "torch.cuda.Event.elapsed_time = lambda self, other: 1.0",
+        "torch.Tensor.__add__ = lambda a, b: a",
+        "torch.relu = lambda x: x",
+        "import time\ntime.perf_counter = lambda: 0.0",
+        "import timeit",
+        "setattr(torch.cuda, 'synchronize', print)",
+        "from torch.cuda import Event\nEvent.record = print",
+        "class Lazy(torch.Tensor):\n    pass",
+        "class T:\n    @classmethod\n    def __torch_function__(cls, func, types, args=(), kwargs=None):\n        pass",
+        "import builtins\nbuiltins.print = None",
+    ],
+)
 def test_timer_patch(module):
     assert "timer-patch" in rules(candidate(module=module))
 
@@ -239,38 +266,44 @@ def test_timer_patch_line():
     assert lines_of(source, "timer-patch") == [16]
 
 
-@pytest.mark.parametrize("module,forward", [
-    ("import gc", "gc.get_objects(); return ext.run(x)"),
-    ("import inspect", "return ext.run(x)"),
-    ("import sys", "sys._getframe(1); return ext.run(x)"),
-    ("import sys", "sys.modules['m']; return ext.run(x)"),
-    ("", "globals()['x'] = 1; return ext.run(x)"),
-    ("", "return vars(self)"),
-    ("", "return eval('ext.run(x)')"),
-    ("", "exec('pass'); return ext.run(x)"),
-    ("", "__import__('os'); return ext.run(x)"),
-    ("", "open('/proc/self/maps').read(); return ext.run(x)"),
-    ("import ctypes", "return ext.run(x)"),
-    ("import importlib", "return ext.run(x)"),
-    ("import pickle", "return ext.run(x)"),
-    ("import marshal", "return ext.run(x)"),
-    ("import weakref", "return ext.run(x)"),
-    ("from pathlib import Path", "return ext.run(x)"),
-    ("import builtins", "return ext.run(x)"),
-    ("", "return __builtins__"),
-    ("", "return self.forward.__globals__"),
-])
+@pytest.mark.parametrize(
+    "module,forward",
+    [
+        ("import gc", "gc.get_objects(); return ext.run(x)"),
+        ("import inspect", "return ext.run(x)"),
+        ("import sys", "sys._getframe(1); return ext.run(x)"),
+        ("import sys", "sys.modules['m']; return ext.run(x)"),
+        ("", "globals()['x'] = 1; return ext.run(x)"),
+        ("", "return vars(self)"),
+        ("", "return eval('ext.run(x)')"),
+        ("", "exec('pass'); return ext.run(x)"),
+        ("", "__import__('os'); return ext.run(x)"),
+        ("", "open('/proc/self/maps').read(); return ext.run(x)"),
+        ("import ctypes", "return ext.run(x)"),
+        ("import importlib", "return ext.run(x)"),
+        ("import pickle", "return ext.run(x)"),
+        ("import marshal", "return ext.run(x)"),
+        ("import weakref", "return ext.run(x)"),
+        ("from pathlib import Path", "return ext.run(x)"),
+        ("import builtins", "return ext.run(x)"),
+        ("", "return __builtins__"),
+        ("", "return self.forward.__globals__"),
+    ],
+)
 def test_introspection(module, forward):
     assert "introspection" in rules(candidate(forward=forward, module=module))
 
 
-@pytest.mark.parametrize("module", [
-    "import os\nos.environ['TORCH_CUDA_ARCH_LIST'] = '9.0'",
-    "import os\nos.environ.setdefault('MAX_JOBS', '4')",
-    "import os\nos.makedirs('/tmp/x', exist_ok=True)",
-    "import os\nos.remove('/tmp/x')",
-    "from os import getpid\ngetpid()",
-])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "import os\nos.environ['TORCH_CUDA_ARCH_LIST'] = '9.0'",
+        "import os\nos.environ.setdefault('MAX_JOBS', '4')",
+        "import os\nos.makedirs('/tmp/x', exist_ok=True)",
+        "import os\nos.remove('/tmp/x')",
+        "from os import getpid\ngetpid()",
+    ],
+)
 def test_os_use(module):
     assert "os-use" in rules(candidate(module=module))
 
@@ -280,11 +313,14 @@ def test_local_variable_named_like_a_module_is_not_flagged():
     assert check_source(source, "cuda") == []
 
 
-@pytest.mark.parametrize("module,forward", [
-    ("", "s = torch.cuda.Stream(); return ext.run(x)"),
-    ("", "with torch.cuda.stream(torch.cuda.Stream()):\n            return ext.run(x)"),
-    ("", "torch.cuda.set_stream(None); return ext.run(x)"),
-])
+@pytest.mark.parametrize(
+    "module,forward",
+    [
+        ("", "s = torch.cuda.Stream(); return ext.run(x)"),
+        ("", "with torch.cuda.stream(torch.cuda.Stream()):\n            return ext.run(x)"),
+        ("", "torch.cuda.set_stream(None); return ext.run(x)"),
+    ],
+)
 def test_stream_python(module, forward):
     assert "stream" in rules(candidate(forward=forward, module=module))
 
@@ -297,24 +333,28 @@ def test_stream_in_cuda_source_line():
 
 
 def test_stream_default_stream_flag():
-    source = candidate().replace('functions=["run"]', 'functions=["run"], '
-                                 'extra_cuda_cflags=["--default-stream", "per-thread"]')
+    source = candidate().replace(
+        'functions=["run"]', 'functions=["run"], extra_cuda_cflags=["--default-stream", "per-thread"]'
+    )
     assert "stream" in rules(source)
 
 
-@pytest.mark.parametrize("module,forward", [
-    ("", "self.cache = ext.run(x); return self.cache"),
-    ("", "self._out[0] = ext.run(x); return self._out[0]"),
-    ("CACHE = {}", "CACHE[0] = ext.run(x); return CACHE[0]"),
-    ("CACHE = []", "CACHE.append(ext.run(x)); return CACHE[-1]"),
-    ("import functools\n@functools.lru_cache(None)\ndef f(n):\n    return n", "return ext.run(x)"),
-    ("from functools import cache\n@cache\ndef f(n):\n    return n", "return ext.run(x)"),
-    ("", "key = id(x); return ext.run(x)"),
-    ("D = {}", "return D.get(x.data_ptr()) or ext.run(x)"),
-    ("D = {}", "return D[(x.data_ptr(), x.shape)]"),
-    ("", "v = x._version; return ext.run(x)"),
-    ("", "global ext; return ext.run(x)"),
-])
+@pytest.mark.parametrize(
+    "module,forward",
+    [
+        ("", "self.cache = ext.run(x); return self.cache"),
+        ("", "self._out[0] = ext.run(x); return self._out[0]"),
+        ("CACHE = {}", "CACHE[0] = ext.run(x); return CACHE[0]"),
+        ("CACHE = []", "CACHE.append(ext.run(x)); return CACHE[-1]"),
+        ("import functools\n@functools.lru_cache(None)\ndef f(n):\n    return n", "return ext.run(x)"),
+        ("from functools import cache\n@cache\ndef f(n):\n    return n", "return ext.run(x)"),
+        ("", "key = id(x); return ext.run(x)"),
+        ("D = {}", "return D.get(x.data_ptr()) or ext.run(x)"),
+        ("D = {}", "return D[(x.data_ptr(), x.shape)]"),
+        ("", "v = x._version; return ext.run(x)"),
+        ("", "global ext; return ext.run(x)"),
+    ],
+)
 def test_caching(module, forward):
     assert "caching" in rules(candidate(forward=forward, module=module))
 
@@ -326,28 +366,34 @@ def test_caching_line_and_init_is_fine():
 
 
 def test_caching_in_helper_called_from_forward():
-    source = (HEAD + "\nclass ModelNew(nn.Module):\n    def _run(self, x):\n        self.out = ext.run(x)\n"
-              "        return self.out\n    def forward(self, x):\n        return self._run(x)\n")
+    source = (
+        HEAD + "\nclass ModelNew(nn.Module):\n    def _run(self, x):\n        self.out = ext.run(x)\n"
+        "        return self.out\n    def forward(self, x):\n        return self._run(x)\n"
+    )
     assert lines_of(source, "caching") == [17]
 
 
-@pytest.mark.parametrize("module,forward", [
-    ("", "return ext.run(x.half())"),
-    ("", "return ext.run(x.bfloat16())"),
-    ("", "return ext.run(x.to(torch.float16))"),
-    ("", "return ext.run(x.to(dtype=torch.bfloat16))"),
-    ("torch.backends.cuda.matmul.allow_tf32 = True", "return ext.run(x)"),
-    ("torch.backends.cudnn.allow_tf32 = True", "return ext.run(x)"),
-    ("torch.set_float32_matmul_precision('medium')", "return ext.run(x)"),
-    ("torch.set_default_dtype(torch.float16)", "return ext.run(x)"),
-])
+@pytest.mark.parametrize(
+    "module,forward",
+    [
+        ("", "return ext.run(x.half())"),
+        ("", "return ext.run(x.bfloat16())"),
+        ("", "return ext.run(x.to(torch.float16))"),
+        ("", "return ext.run(x.to(dtype=torch.bfloat16))"),
+        ("torch.backends.cuda.matmul.allow_tf32 = True", "return ext.run(x)"),
+        ("torch.backends.cudnn.allow_tf32 = True", "return ext.run(x)"),
+        ("torch.set_float32_matmul_precision('medium')", "return ext.run(x)"),
+        ("torch.set_default_dtype(torch.float16)", "return ext.run(x)"),
+    ],
+)
 def test_precision(module, forward):
     assert "precision" in rules(candidate(forward=forward, module=module))
 
 
 def test_violations_sorted_and_deduplicated():
-    source = candidate(module="import threading, multiprocessing\nimport gc",
-                       forward="return torch.matmul(x, x) @ torch.mm(x, x)")
+    source = candidate(
+        module="import threading, multiprocessing\nimport gc", forward="return torch.matmul(x, x) @ torch.mm(x, x)"
+    )
     vs = check_source(source, "cuda")
     assert [v.line for v in vs] == sorted(v.line for v in vs)
     assert len({(v.line, v.rule) for v in vs}) == len(vs)

@@ -1,4 +1,5 @@
 """agent/trace_view.py: transcripts of real traces built from real langchain messages."""
+
 from __future__ import annotations
 
 import io
@@ -15,19 +16,36 @@ from tools.errors import UserError
 SYSTEM = "\n".join(f"system rule {i}: write fast kernels" for i in range(1, 21))
 REASONING = "The reference is an elementwise ReLU, so it is memory-bound; vectorise with float4 loads."
 KERNEL_LINE = "out[i] = fmaxf(x[i], 0.0f);"
-SOURCE = "\n".join(["import torch", "from torch.utils.cpp_extension import load_inline", "", 'CUDA = r"""',
-                    "__global__ void relu(const float* x, float* out, int n) {",
-                    "    int i = blockIdx.x * blockDim.x + threadIdx.x;",
-                    f"    if (i < n) {KERNEL_LINE}", "}", '"""', "", "class ModelNew(torch.nn.Module):",
-                    "    def forward(self, x):", "        return run(x)"])
+SOURCE = "\n".join(
+    [
+        "import torch",
+        "from torch.utils.cpp_extension import load_inline",
+        "",
+        'CUDA = r"""',
+        "__global__ void relu(const float* x, float* out, int n) {",
+        "    int i = blockIdx.x * blockDim.x + threadIdx.x;",
+        f"    if (i < n) {KERNEL_LINE}",
+        "}",
+        '"""',
+        "",
+        "class ModelNew(torch.nn.Module):",
+        "    def forward(self, x):",
+        "        return run(x)",
+    ]
+)
 LONG_SOURCE = SOURCE + "\n" + "\n".join(f"# filler line {i}" for i in range(100))
 LONG_REASONING = REASONING + "\n" + "\n".join(f"thought {i}" for i in range(100))
 VERDICT = "CORRECT: max abs error 0 over 5 trials; speedup 1.84x (0.012 ms vs 0.022 ms)"
 
 
 def _record(node: str, message, elapsed: float = 0.0) -> dict:
-    rec = {"t": "2025-01-01T00:00:00+00:00", "type": "message", "node": node, "elapsed_s": elapsed,
-           "message": message_to_dict(message)}
+    rec = {
+        "t": "2025-01-01T00:00:00+00:00",
+        "type": "message",
+        "node": node,
+        "elapsed_s": elapsed,
+        "message": message_to_dict(message),
+    }
     if isinstance(message, AIMessage):
         rec["reasoning"] = message.additional_kwargs.get("reasoning_content", "")
         u = message.usage_metadata or {}
@@ -39,25 +57,52 @@ def _thread(reasoning: str = REASONING, source: str = SOURCE, tail: list[dict] |
     msgs = [
         _record("input", SystemMessage(SYSTEM)),
         _record("input", HumanMessage("Optimise problem 19_ReLU (level 1), sample 0.")),
-        _record("model", AIMessage(
-            content="I will read the reference first.",
-            additional_kwargs={"reasoning_content": reasoning},
-            tool_calls=[{"name": "read_reference", "args": {}, "id": "call_1"}],
-            usage_metadata={"input_tokens": 1234, "output_tokens": 567, "total_tokens": 1801}), 3.5),
-        _record("tools", ToolMessage("problem 19_ReLU (level 1)\nreference time: 0.022 ms",
-                                     tool_call_id="call_1", name="read_reference")),
-        _record("model", AIMessage(
-            content=[{"type": "text", "text": "Here is a vectorised kernel."}],
-            additional_kwargs={"reasoning_content": "Now write it."},
-            tool_calls=[{"name": "write_kernel", "args": {"source": source}, "id": "call_2"},
-                        {"name": "check_correctness", "args": {}, "id": "call_3"}],
-            usage_metadata={"input_tokens": 2000, "output_tokens": 800, "total_tokens": 2800}), 9.25),
-        _record("tools", ToolMessage("STORED: 13 lines, source rules passed.", tool_call_id="call_2",
-                                     name="write_kernel")),
+        _record(
+            "model",
+            AIMessage(
+                content="I will read the reference first.",
+                additional_kwargs={"reasoning_content": reasoning},
+                tool_calls=[{"name": "read_reference", "args": {}, "id": "call_1"}],
+                usage_metadata={"input_tokens": 1234, "output_tokens": 567, "total_tokens": 1801},
+            ),
+            3.5,
+        ),
+        _record(
+            "tools",
+            ToolMessage(
+                "problem 19_ReLU (level 1)\nreference time: 0.022 ms", tool_call_id="call_1", name="read_reference"
+            ),
+        ),
+        _record(
+            "model",
+            AIMessage(
+                content=[{"type": "text", "text": "Here is a vectorised kernel."}],
+                additional_kwargs={"reasoning_content": "Now write it."},
+                tool_calls=[
+                    {"name": "write_kernel", "args": {"source": source}, "id": "call_2"},
+                    {"name": "check_correctness", "args": {}, "id": "call_3"},
+                ],
+                usage_metadata={"input_tokens": 2000, "output_tokens": 800, "total_tokens": 2800},
+            ),
+            9.25,
+        ),
+        _record(
+            "tools", ToolMessage("STORED: 13 lines, source rules passed.", tool_call_id="call_2", name="write_kernel")
+        ),
         _record("tools", ToolMessage(VERDICT, tool_call_id="call_3", name="check_correctness")),
     ]
-    end = [{"t": "2025-01-01T00:01:00+00:00", "type": "end", "node": "judge", "reason": "target_reached",
-            "attempts": 1, "best": {"n": 0, "speedup": 1.84, "hash": "abc"}, "turns": 2, "tokens": 4601}]
+    end = [
+        {
+            "t": "2025-01-01T00:01:00+00:00",
+            "type": "end",
+            "node": "judge",
+            "reason": "target_reached",
+            "attempts": 1,
+            "best": {"n": 0, "speedup": 1.84, "hash": "abc"},
+            "turns": 2,
+            "tokens": 4601,
+        }
+    ]
     return msgs + (end if tail is None else tail)
 
 
@@ -78,10 +123,20 @@ def _render(path: Path, **kw) -> tuple[int, str]:
 def run_dir(tmp_path: Path) -> Path:
     run = tmp_path / "run"
     _write(run / "19_ReLU" / "trace_0.jsonl", _thread())
-    _write(run / "19_ReLU" / "trace_1.jsonl", _thread(
-        tail=[{"t": "2025-01-01T00:00:30+00:00", "type": "resume", "node": "runner"},
-              {"t": "2025-01-01T00:00:40+00:00", "type": "error", "node": "runner",
-               "error": "RuntimeError: LLM backend unreachable"}]))
+    _write(
+        run / "19_ReLU" / "trace_1.jsonl",
+        _thread(
+            tail=[
+                {"t": "2025-01-01T00:00:30+00:00", "type": "resume", "node": "runner"},
+                {
+                    "t": "2025-01-01T00:00:40+00:00",
+                    "type": "error",
+                    "node": "runner",
+                    "error": "RuntimeError: LLM backend unreachable",
+                },
+            ]
+        ),
+    )
     return run
 
 
@@ -131,8 +186,12 @@ def test_run_folder_renders_every_problem(run_dir: Path):
     (run_dir / "summary.json").write_text("{}")
     n, out = _render(run_dir)
     assert n == 4
-    assert out.index("19_ReLU  sample 0") < out.index("19_ReLU  sample 1") < out.index("20_Sigmoid  sample 0") \
+    assert (
+        out.index("19_ReLU  sample 0")
+        < out.index("19_ReLU  sample 1")
+        < out.index("20_Sigmoid  sample 0")
         < out.index("3_Conv2D  sample 0")
+    )
 
 
 def test_missing_or_empty_folder_raises(tmp_path: Path):
@@ -144,8 +203,11 @@ def test_missing_or_empty_folder_raises(tmp_path: Path):
 
 
 def test_truncated_last_line_is_skipped(tmp_path: Path):
-    trace = _write(tmp_path / "run" / "19_ReLU" / "trace_0.jsonl", _thread(tail=[]),
-                   garbage='{"t": "2025-01-01T00:01:00", "type": "message", "node": "mod')
+    trace = _write(
+        tmp_path / "run" / "19_ReLU" / "trace_0.jsonl",
+        _thread(tail=[]),
+        garbage='{"t": "2025-01-01T00:01:00", "type": "message", "node": "mod',
+    )
     s = thread_summary(trace)
     assert s["turns"] == 2
     assert s["tool_calls"] == {"read_reference": 1, "write_kernel": 1, "check_correctness": 1}

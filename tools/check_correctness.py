@@ -1,4 +1,5 @@
 """The tool that checks the current candidate against the reference."""
+
 from __future__ import annotations
 
 from tools.registry import CandidateState, NoArgs, Reply, Workbench, tool

@@ -1,4 +1,5 @@
 """The tool that builds the current candidate."""
+
 from __future__ import annotations
 
 from tools.registry import CandidateState, NoArgs, Reply, Workbench, tool

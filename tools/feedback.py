@@ -1,4 +1,5 @@
 """Tool results as the model reads them: the verdict first, then the details it can act on."""
+
 from __future__ import annotations
 
 from tools.harness.results import EvalResult, Status
@@ -28,20 +29,26 @@ def check_text(r: EvalResult) -> str:
     if c.passed:
         worst = max((t.max_abs_err or 0.0) for t in c.trials) if c.trials else 0.0
         l2 = max((t.rel_l2_err or 0.0) for t in c.trials) if c.trials else 0.0
-        lines.append(f"CORRECT: {len(c.trials)}/{len(c.trials)} trials passed (max abs err {worst:.3g}, "
-                     f"relative L2 err {l2:.3g}).")
+        lines.append(
+            f"CORRECT: {len(c.trials)}/{len(c.trials)} trials passed (max abs err {worst:.3g}, "
+            f"relative L2 err {l2:.3g})."
+        )
     else:
         lines.append(f"INCORRECT: {r.reason}")
         for t in c.trials:
             mark = "pass" if t.passed else "FAIL"
             detail = t.problem or f"max abs err {t.max_abs_err or 0:.3g}"
-            lines.append(f"- trial {t.trial + 1} ({'candidate first' if t.candidate_first else 'reference first'}): {mark}: {detail}")
+            lines.append(
+                f"- trial {t.trial + 1} ({'candidate first' if t.candidate_first else 'reference first'}): {mark}: {detail}"
+            )
     return "\n".join(lines)
 
 
 def status_text(r: EvalResult, upto: str) -> str:
     """The whole answer for a tool that evaluated up to `upto`."""
-    if r.status in (Status.static_error, Status.build_error) or (r.status == Status.timeout and (r.build is None or not r.build.ok)):
+    if r.status in (Status.static_error, Status.build_error) or (
+        r.status == Status.timeout and (r.build is None or not r.build.ok)
+    ):
         return build_text(r)
     if r.status in (Status.crashed, Status.timeout) and (r.check is None or not r.check.passed):
         text = f"CRASHED: {r.reason}" if r.status == Status.crashed else f"TIMED OUT: {r.reason}"
@@ -64,16 +71,20 @@ def profile_text(r: EvalResult) -> str:
     if t is not None:
         if r.status == Status.ok:
             lines.append(f"SPEEDUP {t.speedup:.3f}x over the reference (correct on all trials).")
-        lines.append(f"reference {_fmt_ms(t.reference.median_ms)} median (IQR {t.reference.q25_ms:.4g}-{t.reference.q75_ms:.4g}), "
-                     f"yours {_fmt_ms(t.candidate.median_ms)} median (IQR {t.candidate.q25_ms:.4g}-{t.candidate.q75_ms:.4g}), "
-                     f"{t.candidate.trials} interleaved trials")
+        lines.append(
+            f"reference {_fmt_ms(t.reference.median_ms)} median (IQR {t.reference.q25_ms:.4g}-{t.reference.q75_ms:.4g}), "
+            f"yours {_fmt_ms(t.candidate.median_ms)} median (IQR {t.candidate.q25_ms:.4g}-{t.candidate.q75_ms:.4g}), "
+            f"{t.candidate.trials} interleaved trials"
+        )
     p = r.profile
     if p is not None:
         if p.kernels:
             lines.append("where your forward's time goes (3 calls):")
             for k in p.kernels[:8]:
                 tag = "yours" if k.own else "library/ATen"
-                lines.append(f"- {k.name[:90]}: {k.total_us / max(k.calls, 1):.1f} us/call x{k.calls}, {100 * k.share:.0f}% [{tag}]")
+                lines.append(
+                    f"- {k.name[:90]}: {k.total_us / max(k.calls, 1):.1f} us/call x{k.calls}, {100 * k.share:.0f}% [{tag}]"
+                )
         label = platform_class(r.platform).own_share_label if r.platform else None
         if label:
             lines.append(f"share of {label} in your own kernels: {100 * p.own_share:.0f}%")

@@ -1,4 +1,5 @@
 """A KernelBench problem: a plain Python file defining Model, get_inputs and get_init_inputs."""
+
 from __future__ import annotations
 
 import re
@@ -20,11 +21,11 @@ class Problem(BaseModel):
     banned_ops: list[str] = Field(default_factory=lambda: list(DEFAULT_BANNED_OPS))
 
     @classmethod
-    def from_file(cls, path: str | Path, level: int | None = None) -> "Problem":
+    def from_file(cls, path: str | Path, level: int | None = None) -> Problem:
         path = Path(path).resolve()
         m = _NAME_RE.match(path.stem)
         if level is None and path.parent.name.startswith("level"):
-            tail = path.parent.name[len("level"):]
+            tail = path.parent.name[len("level") :]
             level = int(tail) if tail.isdigit() else None
         return cls(name=path.stem, id=int(m.group(1)) if m else None, level=level, path=path)
 

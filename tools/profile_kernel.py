@@ -1,4 +1,5 @@
 """The tool that times and profiles the current candidate."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
@@ -11,8 +12,9 @@ class ProfileKernelArgs(BaseModel):
     counters: bool = Field(False, description="true to add the hardware counters of your kernels (default false).")
 
 
-@tool(position=5, args=ProfileKernelArgs,
-      summary="time the candidate against the reference and see where the time goes.")
+@tool(
+    position=5, args=ProfileKernelArgs, summary="time the candidate against the reference and see where the time goes."
+)
 def profile_kernel(wb: Workbench, state: CandidateState, args: ProfileKernelArgs) -> Reply:
     """Build and check the current candidate if needed, then time it against the reference (median of
     interleaved runs, cold cache) and profile it. Returns the speedup first, then both times, the kernels

@@ -3,21 +3,35 @@
 the model reads), its description (the function's docstring), a one-line summary for the system
 prompt's list, and the function itself. The graph, the prompts and the trace viewer read them here;
 adding a tool is adding its module."""
+
 from __future__ import annotations
 
 import functools
 import importlib
 import inspect
 import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from tools.workbench import Best, CandidateState, Reply, Workbench
 
-__all__ = ["Best", "CandidateState", "NoArgs", "Reply", "Tool", "Workbench", "all_tools", "call", "code_args", "tool",
-           "tool_list_text", "tool_schemas"]
+__all__ = [
+    "Best",
+    "CandidateState",
+    "NoArgs",
+    "Reply",
+    "Tool",
+    "Workbench",
+    "all_tools",
+    "call",
+    "code_args",
+    "tool",
+    "tool_list_text",
+    "tool_schemas",
+]
 
 
 class NoArgs(BaseModel):
@@ -27,9 +41,9 @@ class NoArgs(BaseModel):
 @dataclass(frozen=True)
 class Tool:
     name: str
-    position: int                       # where it stands in the system prompt's list
-    summary: str                        # that list's line
-    description: str                    # what the model reads in the tool's schema
+    position: int  # where it stands in the system prompt's list
+    summary: str  # that list's line
+    description: str  # what the model reads in the tool's schema
     args: type[BaseModel]
     run: Callable[[Workbench, CandidateState, Any], Reply]
 
@@ -39,9 +53,16 @@ _DECLARED: dict[str, Tool] = {}
 
 def tool(position: int, summary: str, args: type[BaseModel] = NoArgs):
     """Declare `fn(wb, state, args) -> Reply` as a tool named after it, described by its docstring."""
+
     def declare(fn):
-        _DECLARED[fn.__name__] = Tool(name=fn.__name__, position=position, summary=summary,
-                                      description=inspect.cleandoc(fn.__doc__ or ""), args=args, run=fn)
+        _DECLARED[fn.__name__] = Tool(
+            name=fn.__name__,
+            position=position,
+            summary=summary,
+            description=inspect.cleandoc(fn.__doc__ or ""),
+            args=args,
+            run=fn,
+        )
         return fn
 
     return declare
@@ -67,8 +88,10 @@ def tool_schemas() -> tuple:
     def unreachable(**_):
         raise RuntimeError("kernel tools run through the graph's tools node")
 
-    return tuple(StructuredTool.from_function(func=unreachable, name=t.name, description=t.description,
-                                              args_schema=t.args) for t in all_tools().values())
+    return tuple(
+        StructuredTool.from_function(func=unreachable, name=t.name, description=t.description, args_schema=t.args)
+        for t in all_tools().values()
+    )
 
 
 def call(wb: Workbench, state: CandidateState, name: str, raw: dict) -> Reply:

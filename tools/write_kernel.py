@@ -1,4 +1,5 @@
 """The tool that stores a candidate."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
@@ -9,14 +10,23 @@ from tools.registry import CandidateState, Reply, Workbench, tool
 
 
 class WriteKernelArgs(BaseModel):
-    source: str = Field(min_length=1, json_schema_extra={"code": "python"}, description=(
-        "The whole Python file: imports, the kernel source in strings, the load_inline call that builds it, "
-        "and class ModelNew with the same __init__ and forward signatures as Model. Not a diff or a fragment; "
-        "no Markdown fences."))
+    source: str = Field(
+        min_length=1,
+        json_schema_extra={"code": "python"},
+        description=(
+            "The whole Python file: imports, the kernel source in strings, the load_inline call that builds it, "
+            "and class ModelNew with the same __init__ and forward signatures as Model. Not a diff or a fragment; "
+            "no Markdown fences."
+        ),
+    )
 
 
-@tool(position=2, args=WriteKernelArgs, summary="store the full `ModelNew` file as your current candidate; a "
-      "static check runs\n   at once and names any rule it breaks.")
+@tool(
+    position=2,
+    args=WriteKernelArgs,
+    summary="store the full `ModelNew` file as your current candidate; a "
+    "static check runs\n   at once and names any rule it breaks.",
+)
 def write_kernel(wb: Workbench, state: CandidateState, args: WriteKernelArgs) -> Reply:
     """Store a complete ModelNew Python file as the current candidate and run the static rule check on it
     at once. Returns whether the source was accepted, and if not the line and rule it breaks. Does not
@@ -29,11 +39,15 @@ def write_kernel(wb: Workbench, state: CandidateState, args: WriteKernelArgs) ->
     h = wb.evaluator.source_hash(source)
     updates = {"candidate": source, "candidate_hash": h, "candidate_final": False}
     if violations:
-        text = "REJECTED by the source rules (fix and call write_kernel again):\n" + "\n".join(f"- {v}" for v in violations)
+        text = "REJECTED by the source rules (fix and call write_kernel again):\n" + "\n".join(
+            f"- {v}" for v in violations
+        )
         return Reply(text, updates | {"candidate_final": True}, {"violations": [v.model_dump() for v in violations]})
     note = "" if h not in state.evaluated else " (this exact source was already evaluated)"
-    text = (f"STORED: {len(source.splitlines())} lines, source rules passed{note}. Attempts used "
-            f"{len(state.evaluated)} of {wb.max_attempts}; compiling, checking or profiling it uses one.")
+    text = (
+        f"STORED: {len(source.splitlines())} lines, source rules passed{note}. Attempts used "
+        f"{len(state.evaluated)} of {wb.max_attempts}; compiling, checking or profiling it uses one."
+    )
     text += "".join(f"\nnote: {n}" for n in build_notes(source, platform))
     return Reply(text, updates)
 

@@ -18,6 +18,7 @@ Run on a GPU machine:
 --cache is HIPGEN_CACHE_DIR (reuse it for a warm-cache run); --out must be a new or empty folder;
 --report-only reads an earlier --out again without running anything; --prewarm-only builds the
 fixtures into --cache first, so that two runs compared with each other both start warm."""
+
 from __future__ import annotations
 
 import argparse
@@ -68,8 +69,15 @@ def pick_problems(n: int) -> list[dict]:
 
 
 def cli_has_gpus_flag(env: dict) -> bool:
-    proc = subprocess.run([sys.executable, "-m", "agent.cli", "solve", "--help"], check=False, cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent.cli", "solve", "--help"],
+        check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return "--gpus" in proc.stdout
 
 
@@ -88,9 +96,25 @@ def run_agent(args, gpus: list[str], picked: list[dict], out: Path) -> dict:
         (dataset / "level1").mkdir()
         for p in picked:
             shutil.copy2(GPU_LEVEL1 / f"{p['problem']}.py", dataset / "level1" / f"{p['problem']}.py")
-        cmd = [sys.executable, "-m", "agent.cli", "solve", "--dataset", str(dataset), "--level1",
-               "--samples", str(args.samples), "--concurrency", str(args.concurrency),
-               "--model", "tests.scripted_solver:factory", "--platform", "cuda", "--out", str(out)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "agent.cli",
+            "solve",
+            "--dataset",
+            str(dataset),
+            "--level1",
+            "--samples",
+            str(args.samples),
+            "--concurrency",
+            str(args.concurrency),
+            "--model",
+            "tests.scripted_solver:factory",
+            "--platform",
+            "cuda",
+            "--out",
+            str(out),
+        ]
         if cli_has_gpus_flag(env):
             cmd += ["--gpus", ",".join(gpus)]
         print("running:", " ".join(cmd), flush=True)
@@ -103,18 +127,30 @@ def run_agent(args, gpus: list[str], picked: list[dict], out: Path) -> dict:
         end = time.time()
     finally:
         shutil.rmtree(dataset, ignore_errors=True)
-    meta = {"gpus": gpus, "problems": [p["problem"] for p in picked], "fixtures": {p["problem"]: p["fixture"] for p in picked},
-            "samples": args.samples, "concurrency": args.concurrency, "spares": args.spares,
-            "cache": str(args.cache), "command": cmd,
-            "start": start, "end": end, "returncode": rc}
+    meta = {
+        "gpus": gpus,
+        "problems": [p["problem"] for p in picked],
+        "fixtures": {p["problem"]: p["fixture"] for p in picked},
+        "samples": args.samples,
+        "concurrency": args.concurrency,
+        "spares": args.spares,
+        "cache": str(args.cache),
+        "command": cmd,
+        "start": start,
+        "end": end,
+        "returncode": rc,
+    }
     out.mkdir(parents=True, exist_ok=True)
     (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
     if rc is None:
-        print(f"error: agent solve did not finish within {args.timeout:.0f} s (killed); what it left in {out}:",
-              file=sys.stderr)
+        print(
+            f"error: agent solve did not finish within {args.timeout:.0f} s (killed); what it left in {out}:",
+            file=sys.stderr,
+        )
     elif rc != 0:
-        print(f"error: agent solve exited with status {rc}; see its output above and {out}/batch_run.log",
-              file=sys.stderr)
+        print(
+            f"error: agent solve exited with status {rc}; see its output above and {out}/batch_run.log", file=sys.stderr
+        )
     return meta
 
 
@@ -131,8 +167,11 @@ def prewarm(cache: Path, picked: list[dict]) -> int:
 
     def build(p: dict):
         t0 = time.time()
-        r = ev.evaluate(Problem.from_file(GPU_LEVEL1 / f"{p['problem']}.py", level=1),
-                        (ROOT / "tests" / "kernels" / p["fixture"]).read_text(), "build")
+        r = ev.evaluate(
+            Problem.from_file(GPU_LEVEL1 / f"{p['problem']}.py", level=1),
+            (ROOT / "tests" / "kernels" / p["fixture"]).read_text(),
+            "build",
+        )
         return p["problem"], r, time.time() - t0
 
     bad = 0
@@ -146,11 +185,14 @@ def prewarm(cache: Path, picked: list[dict]) -> int:
 
 # ---- reading the run folder ----
 
+
 def read_lanes(out: Path) -> list[dict]:
     path = out / LANES_FILE
     if not path.is_file():
-        raise UsageError(f"{path} is missing: this agent does not record GPU-lane busy intervals yet, "
-                         f"so busy fractions cannot be computed (rerun with --report-only once it does)")
+        raise UsageError(
+            f"{path} is missing: this agent does not record GPU-lane busy intervals yet, "
+            f"so busy fractions cannot be computed (rerun with --report-only once it does)"
+        )
     lanes = []
     for i, line in enumerate(path.read_text().splitlines(), 1):
         if not line.strip():
@@ -159,7 +201,9 @@ def read_lanes(out: Path) -> list[dict]:
             rec = json.loads(line)
             rec["lane"], rec["start"], rec["end"] = str(rec["lane"]), float(rec["start"]), float(rec["end"])
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-            raise UsageError(f"{path} line {i} is not a lane interval ({type(e).__name__}: {e}): {line[:120]}") from None
+            raise UsageError(
+                f"{path} line {i} is not a lane interval ({type(e).__name__}: {e}): {line[:120]}"
+            ) from None
         lanes.append(rec)
     return lanes
 
@@ -202,8 +246,10 @@ def check_run(out: Path, problems: list[str], samples: int) -> tuple[list[str], 
         for s in sorted(want & traces):
             records = [json.loads(x) for x in (d / f"trace_{s}.jsonl").read_text().splitlines() if x.strip()]
             if not any(r.get("type") == "end" for r in records):
-                failures.append(f"{name}: sample {s}'s thread never ended"
-                                + ("".join(f" ({r.get('error', '')[:160]})" for r in records if r.get("type") == "error")))
+                failures.append(
+                    f"{name}: sample {s}'s thread never ended"
+                    + ("".join(f" ({r.get('error', '')[:160]})" for r in records if r.get("type") == "error"))
+                )
         mine = []
         for f in sorted(d.glob("result_*.json")):
             data = json.loads(f.read_text())
@@ -226,12 +272,16 @@ def check_run(out: Path, problems: list[str], samples: int) -> tuple[list[str], 
                 block = re.search(r"^BLOCK = (\d+)", code, re.MULTILINE)
                 expected = VARY_BLOCKS[s % len(VARY_BLOCKS)]
                 if block is not None and int(block.group(1)) != expected:
-                    failures.append(f"{name}/{r['_file']}: sample {s} holds BLOCK = {block.group(1)}, "
-                                    f"expected {expected} (another sample's source?)")
+                    failures.append(
+                        f"{name}/{r['_file']}: sample {s} holds BLOCK = {block.group(1)}, "
+                        f"expected {expected} (another sample's source?)"
+                    )
                 if block is None and f"# sample {s}" not in code:
                     failures.append(f"{name}/{r['_file']}: sample {s}'s code lacks its '# sample {s}' mark")
                 if r.get("status") != "ok" or not r.get("correct"):
-                    warnings.append(f"{name}/{r['_file']} (sample {s}): {r.get('status')}: {str(r.get('reason', ''))[:160]}")
+                    warnings.append(
+                        f"{name}/{r['_file']} (sample {s}): {r.get('status')}: {str(r.get('reason', ''))[:160]}"
+                    )
         results += mine
     return failures, warnings, results
 
@@ -257,15 +307,25 @@ def report(out: Path) -> int:
     device = ((summary.get("config") or {}).get("device") or {}).get("device_name", "?")
     totals = summary.get("totals") or {}
 
-    rows = [("device", device),
-            ("gpus", f"{','.join(gpus)} ({len(gpus)} lane{'s' if len(gpus) != 1 else ''})"),
-            ("problems x samples", f"{len(problems)} x {samples} (concurrency {meta.get('concurrency')}, "
-                                   f"spares {kept}{'' if meta.get('spares') else ' by default'})"),
-            ("candidates evaluated", (f"{len(results)} result files; summary: {attempts} attempts, "
-                                      f"success {totals.get('success', '?')}, partial {totals.get('partial', '?')}, "
-                                      f"failed {totals.get('failed', '?')}")),
-            ("wall s", f"{wall:.1f}"),
-            ("candidates/hour", f"{len(results) / wall * 3600:.0f}" if wall > 0 else "-")]
+    rows = [
+        ("device", device),
+        ("gpus", f"{','.join(gpus)} ({len(gpus)} lane{'s' if len(gpus) != 1 else ''})"),
+        (
+            "problems x samples",
+            f"{len(problems)} x {samples} (concurrency {meta.get('concurrency')}, "
+            f"spares {kept}{'' if meta.get('spares') else ' by default'})",
+        ),
+        (
+            "candidates evaluated",
+            (
+                f"{len(results)} result files; summary: {attempts} attempts, "
+                f"success {totals.get('success', '?')}, partial {totals.get('partial', '?')}, "
+                f"failed {totals.get('failed', '?')}"
+            ),
+        ),
+        ("wall s", f"{wall:.1f}"),
+        ("candidates/hour", f"{len(results) / wall * 3600:.0f}" if wall > 0 else "-"),
+    ]
     width = max(len(k) for k, _ in rows)
     print(f"batch throughput: {out}")
     for k, v in rows:
@@ -290,25 +350,36 @@ def report(out: Path) -> int:
             else:
                 failures.append(f"lanes.jsonl has lane {lane}, which is not among --gpus {','.join(gpus)}")
             if overlaps:
-                failures.append(f"lane {lane}: {overlaps} busy interval(s) overlap an earlier one (lanes are exclusive)")
+                failures.append(
+                    f"lane {lane}: {overlaps} busy interval(s) overlap an earlier one (lanes are exclusive)"
+                )
             print(f"  {lane:<{lw}} {len(mine):>9} {busy:>9.1f} {busy / wall if wall > 0 else 0:>9.2f} {overlaps:>8}")
         frac = busy_total / (len(gpus) * wall) if wall > 0 else 0.0
         print(f"  overall GPU busy fraction: {frac:.2f} ({busy_total:.1f} busy s over {len(gpus)} x {wall:.1f} s)")
         if intervals:
             first, last = min(r["start"] for r in intervals), max(r["end"] for r in intervals)
-            print(f"  before the first interval {first - start:.1f} s, lane span {last - first:.1f} s, "
-                  f"after the last {end - last:.1f} s")
+            print(
+                f"  before the first interval {first - start:.1f} s, lane span {last - first:.1f} s, "
+                f"after the last {end - last:.1f} s"
+            )
             for key, what in (("worker_wait", "waited for a worker's imports"), ("lane_wait", "waited for a lane")):
                 waits = [float(r[key]) for r in intervals if key in r]
                 if waits:
-                    print(f"  {what}: mean {sum(waits) / len(waits):.2f} s, max {max(waits):.2f} s, "
-                          f"total {sum(waits):.1f} s over {len(waits)} evaluations")
+                    print(
+                        f"  {what}: mean {sum(waits) / len(waits):.2f} s, max {max(waits):.2f} s, "
+                        f"total {sum(waits):.1f} s over {len(waits)} evaluations"
+                    )
         lane_hashes = {(r.get("problem"), r.get("source_hash")) for r in intervals}
-        unseen = [f"{r['problem']}/{r['_file']}" for r in results
-                  if r.get("check") is not None and (r.get("problem"), r.get("source_hash")) not in lane_hashes]
+        unseen = [
+            f"{r['problem']}/{r['_file']}"
+            for r in results
+            if r.get("check") is not None and (r.get("problem"), r.get("source_hash")) not in lane_hashes
+        ]
         if unseen:
-            warnings.append(f"{len(unseen)} checked candidate(s) have no lane interval with their problem and source "
-                            f"hash, e.g. {unseen[0]}")
+            warnings.append(
+                f"{len(unseen)} checked candidate(s) have no lane interval with their problem and source "
+                f"hash, e.g. {unseen[0]}"
+            )
 
     print()
     for w in warnings:
@@ -318,8 +389,10 @@ def report(out: Path) -> int:
         for f in failures:
             print(f"    {f}")
     else:
-        print(f"  checks: OK: {len(problems)} problems, {len(problems) * samples} traces, results for every sample, "
-              f"no duplicates")
+        print(
+            f"  checks: OK: {len(problems)} problems, {len(problems) * samples} traces, results for every sample, "
+            f"no duplicates"
+        )
     if lanes_error is not None:
         print(f"error: {lanes_error}", file=sys.stderr)
         return 2
@@ -327,9 +400,11 @@ def report(out: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tests.benchmarks.batch_throughput",
-                                 description="Throughput and GPU-lane occupancy of `agent solve` with the scripted "
-                                             "model and honest CUDA fixtures. Needs CUDA GPUs.")
+    ap = argparse.ArgumentParser(
+        prog="python -m tests.benchmarks.batch_throughput",
+        description="Throughput and GPU-lane occupancy of `agent solve` with the scripted "
+        "model and honest CUDA fixtures. Needs CUDA GPUs.",
+    )
     ap.add_argument("--gpus", default="0", help="device indices for the evaluation lanes, e.g. 0 or 0,1 (default 0)")
     ap.add_argument("--cache", type=Path, help="build cache folder (HIPGEN_CACHE_DIR); reuse it for a warm run")
     ap.add_argument("--out", type=Path, help="run folder: new or empty (or an earlier one with --report-only)")
@@ -339,8 +414,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--spares", type=int, help="spare workers kept waiting (HIPGEN_SPARES; default: the agent's)")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds the agent run may take (default 3600)")
     ap.add_argument("--report-only", action="store_true", help="read the run in --out again; run nothing")
-    ap.add_argument("--prewarm-only", action="store_true",
-                    help="only build the picked fixtures into --cache (no run; --out is not used)")
+    ap.add_argument(
+        "--prewarm-only",
+        action="store_true",
+        help="only build the picked fixtures into --cache (no run; --out is not used)",
+    )
     args = ap.parse_args(argv)
     try:
         if args.prewarm_only:
@@ -348,7 +426,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise UsageError("--cache DIR is required with --prewarm-only")
             return prewarm(args.cache.expanduser().resolve(), pick_problems(args.problems))
         if args.out is None:
-            raise UsageError("--out DIR is required: the run folder (new or empty, or an earlier one with --report-only)")
+            raise UsageError(
+                "--out DIR is required: the run folder (new or empty, or an earlier one with --report-only)"
+            )
         out = args.out.expanduser().resolve()
         if not args.report_only:
             gpus = parse_gpus(args.gpus)

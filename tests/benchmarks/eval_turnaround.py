@@ -16,6 +16,7 @@ counts the native build folders in the cache after the run: a warm row that adds
 Run on a GPU machine: python -m tests.benchmarks.eval_turnaround [CACHE_DIR] [--problem FILE]
 (CACHE_DIR: where the fresh cache folder is made and kept; default a temporary folder, removed after.
 --problem: another ReLU problem file, e.g. tests/data/gpu/level1/19_Big_ReLU.py, 1 GiB.)"""
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,21 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBLEM = ROOT / "tests" / "benchmarks" / "data" / "19_Big_ReLU_KB_Size.py"
 KERNEL = ROOT / "tests" / "kernels" / "cuda" / "good" / "relu.py"
 TARGETS = {"cold": 60.0, "warm": 10.0}  # seconds of wall time, per run
-COLUMNS = ["run", "build s", "cached", "setup s", "check s", "profile s", "time s", "other s", "total wall s",
-           "outer s", "builds", "status", "speedup"]
+COLUMNS = [
+    "run",
+    "build s",
+    "cached",
+    "setup s",
+    "check s",
+    "profile s",
+    "time s",
+    "other s",
+    "total wall s",
+    "outer s",
+    "builds",
+    "status",
+    "speedup",
+]
 
 
 def _secs(info) -> float | None:
@@ -57,11 +71,22 @@ def measure(name: str, evaluator, problem, source: str, cache: Path) -> dict:
     outer = time.perf_counter() - t0
     phases = [_secs(r.build), _secs(r.check), _secs(r.profile), _secs(r.timing)]
     other = r.wall_seconds - sum(p for p in phases if p is not None) - r.setup_seconds
-    return {"run": name, "build s": phases[0], "cached": None if r.build is None else ("yes" if r.build.cached else "no"),
-            "setup s": r.setup_seconds, "check s": phases[1], "profile s": phases[2], "time s": phases[3], "other s": other,
-            "total wall s": r.wall_seconds, "outer s": outer, "builds": _native_builds(cache),
-            "status": r.status.value, "speedup": None if r.speedup is None else f"{r.speedup:.3f}x",
-            "_result": r}
+    return {
+        "run": name,
+        "build s": phases[0],
+        "cached": None if r.build is None else ("yes" if r.build.cached else "no"),
+        "setup s": r.setup_seconds,
+        "check s": phases[1],
+        "profile s": phases[2],
+        "time s": phases[3],
+        "other s": other,
+        "total wall s": r.wall_seconds,
+        "outer s": outer,
+        "builds": _native_builds(cache),
+        "status": r.status.value,
+        "speedup": None if r.speedup is None else f"{r.speedup:.3f}x",
+        "_result": r,
+    }
 
 
 def extension_h_variant(source: str) -> str:
@@ -74,26 +99,47 @@ def extension_h_variant(source: str) -> str:
 def render(rows: list[dict]) -> str:
     cells = [COLUMNS] + [[_fmt(r[c]) for c in COLUMNS] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
-             for row in cells]
+    lines = [
+        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=False)))
+        for row in cells
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tests.benchmarks.eval_turnaround",
-                                 description="Cold and warm evaluation turnaround of one CUDA candidate on a "
-                                             "KernelBench-size ReLU (6 GiB fp32). Needs a CUDA GPU.")
-    ap.add_argument("cache_dir", nargs="?", type=Path,
-                    help="folder in which a fresh, empty build cache is made (and kept); "
-                         "default: a temporary folder, removed afterwards")
-    ap.add_argument("--problem", type=Path, default=PROBLEM,
-                    help="another problem file solved by the relu fixture (default: the KernelBench-size ReLU)")
-    ap.add_argument("--also", type=Path, action="append", default=[],
-                    help="a further ReLU problem measured warm on the same cache (repeatable)")
-    ap.add_argument("--think", type=float, default=5.0,
-                    help="seconds between an evaluation and the next on the same evaluator: the model's turn in "
-                         "an agent run, when the next spare worker starts (default 5)")
+    ap = argparse.ArgumentParser(
+        prog="python -m tests.benchmarks.eval_turnaround",
+        description="Cold and warm evaluation turnaround of one CUDA candidate on a "
+        "KernelBench-size ReLU (6 GiB fp32). Needs a CUDA GPU.",
+    )
+    ap.add_argument(
+        "cache_dir",
+        nargs="?",
+        type=Path,
+        help="folder in which a fresh, empty build cache is made (and kept); "
+        "default: a temporary folder, removed afterwards",
+    )
+    ap.add_argument(
+        "--problem",
+        type=Path,
+        default=PROBLEM,
+        help="another problem file solved by the relu fixture (default: the KernelBench-size ReLU)",
+    )
+    ap.add_argument(
+        "--also",
+        type=Path,
+        action="append",
+        default=[],
+        help="a further ReLU problem measured warm on the same cache (repeatable)",
+    )
+    ap.add_argument(
+        "--think",
+        type=float,
+        default=5.0,
+        help="seconds between an evaluation and the next on the same evaluator: the model's turn in "
+        "an agent run, when the next spare worker starts (default 5)",
+    )
     args = ap.parse_args(argv)
     problem_file = args.problem.expanduser().resolve()
 
@@ -121,13 +167,23 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(args.think)
             rows.append(measure("warm" + tag, ev, problem, source + f"\n# turnaround: warm run {n}\n", cache))
             fresh = Evaluator(config)
-            rows.append(measure("warm-new" + tag, fresh, problem,
-                                source + f"\n# turnaround: warm run {n}, new Evaluator\n", cache))
+            rows.append(
+                measure(
+                    "warm-new" + tag, fresh, problem, source + f"\n# turnaround: warm run {n}, new Evaluator\n", cache
+                )
+            )
             fresh.close()
         ev.close()
         heavy = Evaluator(config.model_copy(update={"cache_dir": cache / "ext-h"}))
-        rows.append(measure("cold-ext.h", heavy, Problem.from_file(problem_file, level=1), extension_h_variant(source),
-                            cache / "ext-h"))
+        rows.append(
+            measure(
+                "cold-ext.h",
+                heavy,
+                Problem.from_file(problem_file, level=1),
+                extension_h_variant(source),
+                cache / "ext-h",
+            )
+        )
         heavy.close()
     finally:
         if not keep:
@@ -135,9 +191,11 @@ def main(argv: list[str] | None = None) -> int:
 
     r0 = rows[0]["_result"]
     shown = problem_file.relative_to(ROOT) if problem_file.is_relative_to(ROOT) else problem_file
-    print(f"eval turnaround: {KERNEL.relative_to(ROOT)} on {shown}"
-          f"{' (4096 x 393216 fp32)' if problem_file == PROBLEM else ''}, upto=profile, time_budget_s=1.0, "
-          f"{args.think:g} s between evaluations, device {r0.device or '?'}")
+    print(
+        f"eval turnaround: {KERNEL.relative_to(ROOT)} on {shown}"
+        f"{' (4096 x 393216 fp32)' if problem_file == PROBLEM else ''}, upto=profile, time_budget_s=1.0, "
+        f"{args.think:g} s between evaluations, device {r0.device or '?'}"
+    )
     print(f"cache: {cache}" + ("" if keep else " (removed)"))
     print(render(rows))
     print()
@@ -157,8 +215,10 @@ def main(argv: list[str] | None = None) -> int:
         wall = row["total wall s"]
         print(f"target {name}: {wall:.1f} s wall, target <= {limit:.0f} s: {'MET' if wall <= limit else 'MISSED'}")
     if rows[1]["builds"] > rows[0]["builds"]:
-        print("note: the warm run made a native build of its own (the build cache is keyed by more than the "
-              "extension's C++/CUDA sources)")
+        print(
+            "note: the warm run made a native build of its own (the build cache is keyed by more than the "
+            "extension's C++/CUDA sources)"
+        )
     return 0 if ok else 1
 
 

@@ -1,5 +1,6 @@
 """The same kernels timed on each GPU lane: do the lanes agree? Prints a table.
 Run on a machine with the GPUs: python -m tests.benchmarks.lane_agreement --gpus 0,1 [--cache DIR]"""
+
 import argparse
 import tempfile
 from pathlib import Path

@@ -1,5 +1,6 @@
 """Runs one candidate's forward N times on its problem's inputs, for an external profiler (ncu) to
 watch: python -m tests.benchmarks.run_candidate KERNEL.py PROBLEM.py N"""
+
 import importlib.util
 import sys
 

@@ -1,6 +1,7 @@
 """Timing you can trust: for a few CUDA kernels, the harness's median against triton's do_bench and
 against ncu's gpu__time_duration, and two separate evaluations of the same kernel against each other.
 Prints a table. Run on a GPU machine: python -m tests.benchmarks.timing_agreement [CACHE_DIR]"""
+
 import csv
 import io
 import os
@@ -14,8 +15,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 KERNELS = ROOT / "tests" / "kernels"
 GPU = ROOT / "tests" / "data" / "gpu" / "level1"
-CASES = [("cuda/good/relu.py", "19_Big_ReLU.py"), ("cuda/good/softmax.py", "23_Row_Softmax.py"),
-         ("cuda/good/bias_gelu.py", "40_Add_Bias_GELU.py")]
+CASES = [
+    ("cuda/good/relu.py", "19_Big_ReLU.py"),
+    ("cuda/good/softmax.py", "23_Row_Softmax.py"),
+    ("cuda/good/bias_gelu.py", "40_Add_Bias_GELU.py"),
+]
 CALLS = 20
 ARCH = "9.0"
 
@@ -26,7 +30,8 @@ def ours(cache: Path, kernel: str, problem: str):
     from tools.problem import Problem
 
     r = Evaluator(EvalConfig(platform="cuda", cache_dir=cache, time_budget_s=2.0)).evaluate(
-        Problem.from_file(GPU / problem), (KERNELS / kernel).read_text(), "profile")
+        Problem.from_file(GPU / problem), (KERNELS / kernel).read_text(), "profile"
+    )
     assert r.status.value == "ok", r.reason
     return r
 
@@ -70,14 +75,35 @@ def ncu(build_dir: Path, kernel: str, problem: str, own: list[str]) -> float | N
     log = Path(tempfile.mkdtemp()) / "ncu.csv"
     env = dict(os.environ, TORCH_EXTENSIONS_DIR=str(build_dir), TORCH_CUDA_ARCH_LIST=ARCH, PYTHONPATH=str(ROOT))
     regex = "|".join(own)
-    cmd = [exe, "--csv", "--page", "raw", "--metrics", "gpu__time_duration.sum", "--clock-control", "none",
-           "-k", f"regex:{regex}", "--log-file", str(log), sys.executable, "-m", "tests.benchmarks.run_candidate",
-           str(KERNELS / kernel), str(GPU / problem), str(CALLS)]
+    cmd = [
+        exe,
+        "--csv",
+        "--page",
+        "raw",
+        "--metrics",
+        "gpu__time_duration.sum",
+        "--clock-control",
+        "none",
+        "-k",
+        f"regex:{regex}",
+        "--log-file",
+        str(log),
+        sys.executable,
+        "-m",
+        "tests.benchmarks.run_candidate",
+        str(KERNELS / kernel),
+        str(GPU / problem),
+        str(CALLS),
+    ]
     subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=ROOT)
-    rows = list(csv.DictReader(io.StringIO("\n".join(ln for ln in log.read_text().splitlines() if not ln.startswith("==")))))
-    durations = [float(r["gpu__time_duration.sum"].replace(",", "")) for r in rows[1:] if r.get("gpu__time_duration.sum")]
+    rows = list(
+        csv.DictReader(io.StringIO("\n".join(ln for ln in log.read_text().splitlines() if not ln.startswith("=="))))
+    )
+    durations = [
+        float(r["gpu__time_duration.sum"].replace(",", "")) for r in rows[1:] if r.get("gpu__time_duration.sum")
+    ]
     per_call = len(durations) // CALLS or 1
-    calls = [sum(durations[i:i + per_call]) for i in range(0, len(durations) - per_call + 1, per_call)]
+    calls = [sum(durations[i : i + per_call]) for i in range(0, len(durations) - per_call + 1, per_call)]
     return statistics.median(calls[2:] or calls) / 1e6  # ns -> ms, first calls warm the clocks
 
 
@@ -101,16 +127,22 @@ def main():
         nc = ncu(build_dir, kernel, problem, extract_sources((KERNELS / kernel).read_text()).kernel_names)
         rows.append((kernel, a, b, local, nc))
     pct = lambda x, y: f"{100 * (x - y) / y:+.1f}%" if y else "n/a"
-    print(f"{'kernel':<24}{'ours ms':>10}{'again ms':>10}{'again':>8}{'do_bench':>10}{'vs ours':>9}{'ncu ms':>10}"
-          f"{'vs ours':>9}{'memset loop':>13}{'read loop':>11}")
+    print(
+        f"{'kernel':<24}{'ours ms':>10}{'again ms':>10}{'again':>8}{'do_bench':>10}{'vs ours':>9}{'ncu ms':>10}"
+        f"{'vs ours':>9}{'memset loop':>13}{'read loop':>11}"
+    )
     for kernel, a, b, local, nc in rows:
         db = local["do_bench"]
-        print(f"{kernel:<24}{a:>10.4f}{b:>10.4f}{pct(b, a):>8}{db:>10.4f}{pct(a, db):>9}"
-              f"{(f'{nc:.4f}' if nc else 'n/a'):>10}{pct(a, nc) if nc else 'n/a':>9}"
-              f"{local['memset loop']:>13.4f}{local['read loop']:>11.4f}")
-    print("ours: the harness's candidate median (read flush, fresh inputs per call) from two separate evaluations;"
-          " vs ours: ours against that column; memset/read loop: the harness's batched timer in this process on one"
-          " input set with each kind of cache flush")
+        print(
+            f"{kernel:<24}{a:>10.4f}{b:>10.4f}{pct(b, a):>8}{db:>10.4f}{pct(a, db):>9}"
+            f"{(f'{nc:.4f}' if nc else 'n/a'):>10}{pct(a, nc) if nc else 'n/a':>9}"
+            f"{local['memset loop']:>13.4f}{local['read loop']:>11.4f}"
+        )
+    print(
+        "ours: the harness's candidate median (read flush, fresh inputs per call) from two separate evaluations;"
+        " vs ours: ours against that column; memset/read loop: the harness's batched timer in this process on one"
+        " input set with each kind of cache flush"
+    )
 
 
 if __name__ == "__main__":

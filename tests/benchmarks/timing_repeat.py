@@ -3,6 +3,7 @@ far its timing moves from one evaluation to the next. The scripted batch runs ga
 speedups 9-27% apart on an H200 in some runs and not in others; this isolates that from the batch.
 Prints a table. Run on a GPU machine:
   python -m tests.benchmarks.timing_repeat CACHE_DIR [--problem 33_Row_L2_Normalize] [--samples 0,1] [--repeats 6]"""
+
 from __future__ import annotations
 
 import argparse
@@ -42,21 +43,38 @@ def main() -> None:
                 if r.status.value != "ok" or r.timing is None:
                     raise SystemExit(f"{args.problem} sample {sample}: {r.status.value}: {r.reason}")
                 t = r.timing
-                rows.append((sample, i, t.reference.median_ms, t.candidate.median_ms, t.speedup,
-                             (t.candidate.q75_ms - t.candidate.q25_ms) / t.candidate.median_ms))
-                print(f"sample {sample} repeat {i}: ref {rows[-1][2]:.4f} ms, cand {rows[-1][3]:.4f} ms, "
-                      f"speedup {rows[-1][4]:.3f}x, IQR/median {100 * rows[-1][5]:.1f}%", flush=True)
+                rows.append(
+                    (
+                        sample,
+                        i,
+                        t.reference.median_ms,
+                        t.candidate.median_ms,
+                        t.speedup,
+                        (t.candidate.q75_ms - t.candidate.q25_ms) / t.candidate.median_ms,
+                    )
+                )
+                print(
+                    f"sample {sample} repeat {i}: ref {rows[-1][2]:.4f} ms, cand {rows[-1][3]:.4f} ms, "
+                    f"speedup {rows[-1][4]:.3f}x, IQR/median {100 * rows[-1][5]:.1f}%",
+                    flush=True,
+                )
     finally:
         ev.close()
-    print(f"\n{args.problem} ({fixture}) on {ev.device_info().get('device_name')}, {args.repeats} fresh workers per sample")
-    print(f"{'sample':>6} {'ref ms med':>10} {'cand ms min':>11} {'cand ms max':>11} {'cand spread':>11} "
-          f"{'speedup min':>11} {'speedup max':>11}")
+    print(
+        f"\n{args.problem} ({fixture}) on {ev.device_info().get('device_name')}, {args.repeats} fresh workers per sample"
+    )
+    print(
+        f"{'sample':>6} {'ref ms med':>10} {'cand ms min':>11} {'cand ms max':>11} {'cand spread':>11} "
+        f"{'speedup min':>11} {'speedup max':>11}"
+    )
     for sample in sorted({r[0] for r in rows}):
         mine = [r for r in rows if r[0] == sample]
         cand = [r[3] for r in mine]
         sp = [r[4] for r in mine]
-        print(f"{sample:>6} {statistics.median(r[2] for r in mine):>10.4f} {min(cand):>11.4f} {max(cand):>11.4f} "
-              f"{100 * (max(cand) / min(cand) - 1):>10.1f}% {min(sp):>11.3f} {max(sp):>11.3f}")
+        print(
+            f"{sample:>6} {statistics.median(r[2] for r in mine):>10.4f} {min(cand):>11.4f} {max(cand):>11.4f} "
+            f"{100 * (max(cand) / min(cand) - 1):>10.1f}% {min(sp):>11.3f} {max(sp):>11.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Advice on a candidate's build time, given when it is stored (before it costs an attempt)."""
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,9 @@ def build_notes(source: str, platform: str) -> list[str]:
         return []
     if not _EXTENSION_H_RE.search(strip_comments(cuda)):
         return []
-    return [f"your cuda_sources include <torch/extension.h>, which makes {compiler} parse pybind11, Python and "
-            "torch's whole C++ frontend and more than doubles the build; <torch/types.h> gives tensors, "
-            "TORCH_CHECK and torch::empty_like, and load_inline's own binding unit already includes "
-            "<torch/extension.h>."]
+    return [
+        f"your cuda_sources include <torch/extension.h>, which makes {compiler} parse pybind11, Python and "
+        "torch's whole C++ frontend and more than doubles the build; <torch/types.h> gives tensors, "
+        "TORCH_CHECK and torch::empty_like, and load_inline's own binding unit already includes "
+        "<torch/extension.h>."
+    ]

@@ -3,6 +3,7 @@
 The source is laid out the way torch's load_inline lays out cuda_sources, so what compiles here compiles
 there; a `#line 1` directive makes error line numbers point into the candidate's kernel source.
 """
+
 from __future__ import annotations
 
 import os
@@ -66,6 +67,7 @@ def include_dirs(nvcc: str) -> list[str]:
         dirs.append(str(cuda_include))
     # pip's nvidia-* wheels ship headers (cusparse.h, cublas_v2.h) that ATen/cuda headers include.
     import torch
+
     site = Path(torch.__file__).parent.parent / "nvidia"
     dirs += sorted(str(p) for pattern in ("*/include", "*/*/include") for p in site.glob(pattern) if p.is_dir())
     return dirs
@@ -76,8 +78,18 @@ def nvcc_command(nvcc: str, arch: str, src: Path, obj: Path) -> list[str]:
 
     abi = int(bool(getattr(torch._C, "_GLIBCXX_USE_CXX11_ABI", True)))
     # load_inline passes -std=c++20 to nvcc (torch >= 2.13), and torch 2.14's ATen.h refuses C++17.
-    cmd = [nvcc, "-c", "-std=c++20", gencode(arch), "-O3", f"-D_GLIBCXX_USE_CXX11_ABI={abi}",
-           "-DTORCH_EXTENSION_NAME=x", "--expt-relaxed-constexpr", "-Xcompiler", "-fPIC"]
+    cmd = [
+        nvcc,
+        "-c",
+        "-std=c++20",
+        gencode(arch),
+        "-O3",
+        f"-D_GLIBCXX_USE_CXX11_ABI={abi}",
+        "-DTORCH_EXTENSION_NAME=x",
+        "--expt-relaxed-constexpr",
+        "-Xcompiler",
+        "-fPIC",
+    ]
     cmd += [f"-I{d}" for d in include_dirs(nvcc)]
     return cmd + [str(src), "-o", str(obj)]
 
@@ -97,8 +109,9 @@ def trim_errors(output: str, limit: int = ERRORS_LIMIT) -> str:
 
 
 def _run(cmd: list[str], cwd: str, timeout: float, env: dict[str, str] | None = None) -> tuple[int | None, str]:
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True, env=env)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True, env=env
+    )
     try:
         out, _ = proc.communicate(timeout=timeout)
         return proc.returncode, out
@@ -121,8 +134,9 @@ def _device_sources(source: str):
     return ext
 
 
-def compile_cuda_only(source: str, arch: str = "sm_90", nvcc: str | None = None,
-                      timeout: float = 300) -> CompileOnlyResult:
+def compile_cuda_only(
+    source: str, arch: str = "sm_90", nvcc: str | None = None, timeout: float = 300
+) -> CompileOnlyResult:
     """nvcc -c the candidate's cuda_sources as load_inline would; ok is False with the first errors."""
     nvcc_path = find_nvcc(nvcc)
     ext = _device_sources(source)
@@ -137,10 +151,10 @@ def compile_cuda_only(source: str, arch: str = "sm_90", nvcc: str | None = None,
         out = out.replace(str(src), KERNEL_FILE).replace(tmp + os.sep, "")
     seconds = time.monotonic() - start
     if code is None:
-        return CompileOnlyResult(ok=False, seconds=seconds, command=cmd,
-                                 errors=f"nvcc timed out after {timeout:.0f} s\n" + trim_errors(out))
-    return CompileOnlyResult(ok=code == 0, seconds=seconds, command=cmd,
-                             errors="" if code == 0 else trim_errors(out))
+        return CompileOnlyResult(
+            ok=False, seconds=seconds, command=cmd, errors=f"nvcc timed out after {timeout:.0f} s\n" + trim_errors(out)
+        )
+    return CompileOnlyResult(ok=code == 0, seconds=seconds, command=cmd, errors="" if code == 0 else trim_errors(out))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -161,12 +175,21 @@ DEFAULT_HIPCC = "/opt/rocm/bin/hipcc"
 # What load_inline puts in front of cuda_sources, after its hipify pass on ROCm.
 _LOAD_INLINE_HIP_PREFIX = "#include <torch/types.h>\n#include <hip/hip_runtime.h>\n"
 # torch/utils/cpp_extension.py: COMMON_HIP_FLAGS + COMMON_HIPCC_FLAGS.
-TORCH_HIP_FLAGS = ["-D__HIP_PLATFORM_AMD__=1", "-DUSE_ROCM=1", "-DHIPBLAS_V2", "-fPIC", "-DCUDA_HAS_FP16=1",
-                   "-D__HIP_NO_HALF_OPERATORS__=1", "-D__HIP_NO_HALF_CONVERSIONS__=1",
-                   "-DHIP_ENABLE_WARP_SYNC_BUILTINS=1"]
+TORCH_HIP_FLAGS = [
+    "-D__HIP_PLATFORM_AMD__=1",
+    "-DUSE_ROCM=1",
+    "-DHIPBLAS_V2",
+    "-fPIC",
+    "-DCUDA_HAS_FP16=1",
+    "-D__HIP_NO_HALF_OPERATORS__=1",
+    "-D__HIP_NO_HALF_CONVERSIONS__=1",
+    "-DHIP_ENABLE_WARP_SYNC_BUILTINS=1",
+]
 _MISSING_TORCH_HIP_RE = re.compile(r"'((?:ATen|c10)/(?:hip|cuda)/[^']+)' file not found")
-_SYNC_32BIT_MASK_RE = re.compile(r"__(shfl\w*|ballot|any|all|activemask|match_\w+|reduce_\w+)_sync\s*\(\s*"
-                                 r"(0x[fF]{8}[uU]?|4294967295[uU]?|~0[uU]?|0xffffffffu)\s*[,)]")
+_SYNC_32BIT_MASK_RE = re.compile(
+    r"__(shfl\w*|ballot|any|all|activemask|match_\w+|reduce_\w+)_sync\s*\(\s*"
+    r"(0x[fF]{8}[uU]?|4294967295[uU]?|~0[uU]?|0xffffffffu)\s*[,)]"
+)
 
 
 def find_hipcc(hipcc: str | None = None) -> str:
@@ -184,8 +207,9 @@ def find_hipcc(hipcc: str | None = None) -> str:
 def hip_version(hipcc: str) -> tuple[int, int]:
     """(major, minor) from `hipcc --version`; (0, 0) when it cannot be read."""
     try:
-        out = subprocess.run([hipcc, "--version"], capture_output=True, text=True, timeout=60,
-                             env={**os.environ, "HIP_PLATFORM": "amd"}).stdout
+        out = subprocess.run(
+            [hipcc, "--version"], capture_output=True, text=True, timeout=60, env={**os.environ, "HIP_PLATFORM": "amd"}
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return (0, 0)
     m = re.search(r"HIP version:\s*(\d+)\.(\d+)", out)
@@ -219,9 +243,20 @@ def hipcc_command(hipcc: str, arch: str, src: Path, obj: Path, std: str | None =
     if not re.fullmatch(r"gfx[0-9a-f]+(:[a-z+\-:]+)?", arch.strip()):
         raise PlatformError(f"unknown AMD architecture {arch!r}: use the form gfx942.")
     abi = int(bool(getattr(torch._C, "_GLIBCXX_USE_CXX11_ABI", True)))
-    cmd = [hipcc, "-c", "-x", "hip", f"--offload-arch={arch.strip()}", std or _hip_std(hipcc), "-O3",
-           "-DWITH_HIP", f"-D_GLIBCXX_USE_CXX11_ABI={abi}", "-DTORCH_EXTENSION_NAME=x", *TORCH_HIP_FLAGS,
-           *_thrust_flags()]
+    cmd = [
+        hipcc,
+        "-c",
+        "-x",
+        "hip",
+        f"--offload-arch={arch.strip()}",
+        std or _hip_std(hipcc),
+        "-O3",
+        "-DWITH_HIP",
+        f"-D_GLIBCXX_USE_CXX11_ABI={abi}",
+        "-DTORCH_EXTENSION_NAME=x",
+        *TORCH_HIP_FLAGS,
+        *_thrust_flags(),
+    ]
     cmd += [f"-I{d}" for d in hip_include_dirs()]
     return cmd + [str(src), "-o", str(obj)]
 
@@ -239,9 +274,16 @@ def hipify_source(text: str, workdir: Path) -> str:
     src = workdir / "cuda.cu"
     src.write_text(text)
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        res = hipify_python.hipify(project_directory=str(workdir), output_directory=str(workdir),
-                                   includes=[str(workdir / "*")], extra_files=[str(src)], show_detailed=False,
-                                   is_pytorch_extension=True, hipify_extra_files_only=True, show_progress=False)
+        res = hipify_python.hipify(
+            project_directory=str(workdir),
+            output_directory=str(workdir),
+            includes=[str(workdir / "*")],
+            extra_files=[str(src)],
+            show_detailed=False,
+            is_pytorch_extension=True,
+            hipify_extra_files_only=True,
+            show_progress=False,
+        )
     out = res.get(str(src))
     path = Path(out.hipified_path) if out is not None and out.hipified_path else src
     hipified = path.read_text()
@@ -255,13 +297,17 @@ def hip_hints(source_text: str, errors: str) -> list[str]:
     """One-line explanations the compiler's own message does not give."""
     hints = []
     if _SYNC_32BIT_MASK_RE.search(strip_c_comments(source_text)):
-        hints.append("hint: a *_sync warp builtin is called with a 32-bit lane mask (0xffffffff). AMD "
-                     "wavefronts have 64 lanes and HIP's *_sync builtins require a 64-bit mask "
-                     "(0xffffffffffffffffULL); better, use __shfl_xor(v, offset) with no mask.")
+        hints.append(
+            "hint: a *_sync warp builtin is called with a 32-bit lane mask (0xffffffff). AMD "
+            "wavefronts have 64 lanes and HIP's *_sync builtins require a 64-bit mask "
+            "(0xffffffffffffffffULL); better, use __shfl_xor(v, offset) with no mask."
+        )
     m = _MISSING_TORCH_HIP_RE.search(errors)
     if m:
-        hints.append(f"note: <{m.group(1)}> is a ROCm build of torch's header; this compile-only check uses "
-                     "a CPU build of torch, which has none, so it cannot check that include.")
+        hints.append(
+            f"note: <{m.group(1)}> is a ROCm build of torch's header; this compile-only check uses "
+            "a CPU build of torch, which has none, so it cannot check that include."
+        )
     return hints
 
 
@@ -269,8 +315,9 @@ def strip_c_comments(text: str) -> str:
     return re.sub(r"//[^\n]*|/\*.*?\*/", " ", text, flags=re.S)
 
 
-def compile_hip_only(source: str, arch: str = "gfx90a", hipcc: str | None = None,
-                     timeout: float = 300) -> CompileOnlyResult:
+def compile_hip_only(
+    source: str, arch: str = "gfx90a", hipcc: str | None = None, timeout: float = 300
+) -> CompileOnlyResult:
     """hipcc -c the candidate's cuda_sources for an AMD target as load_inline would on ROCm (hipify
     pass, torch's HIP flags); ok is False with the first errors, lines in the kernel source."""
     hipcc_path = find_hipcc(hipcc)
@@ -288,8 +335,9 @@ def compile_hip_only(source: str, arch: str = "gfx90a", hipcc: str | None = None
         out = out.replace(str(src), HIP_KERNEL_FILE).replace(tmp + os.sep, "")
     seconds = time.monotonic() - start
     if code is None:
-        return CompileOnlyResult(ok=False, seconds=seconds, command=cmd,
-                                 errors=f"hipcc timed out after {timeout:.0f} s\n" + trim_errors(out))
+        return CompileOnlyResult(
+            ok=False, seconds=seconds, command=cmd, errors=f"hipcc timed out after {timeout:.0f} s\n" + trim_errors(out)
+        )
     if code == 0:
         return CompileOnlyResult(ok=True, seconds=seconds, command=cmd)
     errors = trim_errors(out)
@@ -297,4 +345,3 @@ def compile_hip_only(source: str, arch: str = "gfx90a", hipcc: str | None = None
     if hints:
         errors = "\n".join(hints) + "\n" + errors
     return CompileOnlyResult(ok=False, seconds=seconds, command=cmd, errors=errors)
-

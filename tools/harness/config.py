@@ -1,5 +1,6 @@
 """How candidates are evaluated: the harness's part of the settings. agent.settings.Settings includes
 these fields, so each default lives here once; `agent eval` and the tests build one directly."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,15 @@ def _default_build_jobs() -> int:
 
 
 def _default_timeouts() -> dict[str, float]:
-    return {"setup": 180.0, "build": 900.0, "check": 300.0, "profile": 180.0, "time": 300.0, "baseline": 300.0,
-            "replay": 600.0}
+    return {
+        "setup": 180.0,
+        "build": 900.0,
+        "check": 300.0,
+        "profile": 180.0,
+        "time": 300.0,
+        "baseline": 300.0,
+        "replay": 600.0,
+    }
 
 
 class EvalConfig(BaseModel):
@@ -23,14 +31,20 @@ class EvalConfig(BaseModel):
 
     platform: str | None = Field(None, description="rocm, cuda or cpu (default: detected from torch)")
     arch: str | None = Field(None, description="build target: gfx950, gfx942, sm_90a... (default: the device's)")
-    cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "hipgenerator",
-                            description="builds, candidates and worker folders, shared by runs")
+    cache_dir: Path = Field(
+        default_factory=lambda: Path.home() / ".cache" / "hipgenerator",
+        description="builds, candidates and worker folders, shared by runs",
+    )
     gpus: str | None = Field(None, description="device indices for evaluation lanes, e.g. 0,1 (default: all visible)")
     check_trials: int = Field(5, ge=1, description="fresh input sets a candidate must match")
     time_budget_s: float = Field(1.0, gt=0, description="seconds of timed calls per side, roughly")
     max_timing_trials: int = Field(100, ge=1)
-    spares: int | None = Field(None, ge=1, description="worker processes kept imported ahead of need on a GPU "
-                               "(a run: one per thread, at most one per CPU core; alone: one per lane and one more)")
+    spares: int | None = Field(
+        None,
+        ge=1,
+        description="worker processes kept imported ahead of need on a GPU "
+        "(a run: one per thread, at most one per CPU core; alone: one per lane and one more)",
+    )
     keep_spares: bool = Field(True, description="keep workers started and imported ahead of need")
     build_jobs: int = Field(default_factory=_default_build_jobs, ge=1, description="builds at once")
     jobs_per_build: int = Field(2, ge=1)

@@ -1,4 +1,5 @@
 """Where correctness is decided: one candidate output against one reference output."""
+
 from __future__ import annotations
 
 import math
@@ -33,10 +34,14 @@ def compare(candidate, reference, tol: tuple[float, float] | None = None) -> Tri
     constant output cannot pass an elementwise test on a near-zero reference)."""
     cands, refs = _flatten(candidate), _flatten(reference)
     if len(cands) != len(refs):
-        return TrialCheck(trial=0, passed=False, candidate_first=False,
-                          problem=f"returned {len(cands)} output(s), the reference returns {len(refs)}")
+        return TrialCheck(
+            trial=0,
+            passed=False,
+            candidate_first=False,
+            problem=f"returned {len(cands)} output(s), the reference returns {len(refs)}",
+        )
     worst = TrialCheck(trial=0, passed=True, candidate_first=False, max_abs_err=0.0, max_rel_err=0.0, rel_l2_err=0.0)
-    for i, (c, r) in enumerate(zip(cands, refs)):
+    for i, (c, r) in enumerate(zip(cands, refs, strict=False)):
         label = f"output {i}" if len(refs) > 1 else "output"
         res = _compare_one(c, r, label, tol)
         if not res.passed:
@@ -56,8 +61,13 @@ def _compare_one(c, r, label: str, tol) -> TrialCheck:
         if not isinstance(c, (int, float, bool)):
             return fail(f"is {type(c).__name__}, the reference returns {type(r).__name__}")
         ok = math.isclose(float(c), float(r), rel_tol=1e-4, abs_tol=1e-4)
-        return TrialCheck(trial=0, passed=ok, candidate_first=False, max_abs_err=abs(float(c) - float(r)),
-                          problem="" if ok else f"{label}: {c} != {r}")
+        return TrialCheck(
+            trial=0,
+            passed=ok,
+            candidate_first=False,
+            max_abs_err=abs(float(c) - float(r)),
+            problem="" if ok else f"{label}: {c} != {r}",
+        )
     if not isinstance(c, torch.Tensor):
         return fail(f"is {type(c).__name__}, expected a tensor")
     if tuple(c.shape) != tuple(r.shape):
@@ -72,8 +82,10 @@ def _compare_one(c, r, label: str, tol) -> TrialCheck:
     st = _error_stats(c.detach().reshape(-1), r.detach().reshape(-1), atol, rtol)
     if st.nonfinite:
         idx = _unravel(st.first_nonfinite, r.shape)
-        return fail(f"{st.nonfinite} NaN/Inf value(s) where the reference is finite, first at {idx} (fresh memory is "
-                    f"filled with NaN before your kernel runs, so elements it never writes show up as NaN)")
+        return fail(
+            f"{st.nonfinite} NaN/Inf value(s) where the reference is finite, first at {idx} (fresh memory is "
+            f"filled with NaN before your kernel runs, so elements it never writes show up as NaN)"
+        )
     where = f"at {_unravel(st.argmax, r.shape)}: got {st.got:.6g}, expected {st.expected:.6g}"
     ref_norm, err_norm = math.sqrt(st.ref_sq), math.sqrt(st.err_sq)
     if ref_norm > 0:
@@ -95,7 +107,7 @@ CHUNK_ELEMENTS = 1 << 25  # 128 MB of fp32 at a time: a 6 GB output must not nee
 
 @dataclass
 class _Stats:
-    nonfinite: int = 0          # non-finite where the reference is finite
+    nonfinite: int = 0  # non-finite where the reference is finite
     first_nonfinite: int = 0
     max_abs: float = -1.0
     argmax: int = 0
@@ -114,7 +126,7 @@ def _error_stats(c: torch.Tensor, r: torch.Tensor, atol: float, rtol: float, chu
     step = chunk or CHUNK_ELEMENTS
     parts = []
     for start in range(0, r.numel(), step):
-        cf, rf = c[start:start + step].float(), r[start:start + step].float()
+        cf, rf = c[start : start + step].float(), r[start : start + step].float()
         c_bad, r_bad = ~torch.isfinite(cf), ~torch.isfinite(rf)
         only = c_bad & ~r_bad
         both = c_bad & r_bad
@@ -122,13 +134,22 @@ def _error_stats(c: torch.Tensor, r: torch.Tensor, atol: float, rtol: float, chu
         diff = (cf - rf).abs()
         scale = rf.abs()
         i = torch.argmax(diff)
-        parts.append(torch.stack([
-            only.sum().double(), torch.argmax(only.to(torch.uint8)).double() + start,
-            diff[i].double(), i.double() + start, cf[i].double(), rf[i].double(),
-            (diff / (scale + atol)).max().double(),
-            torch.linalg.vector_norm(rf, dtype=torch.float64) ** 2,
-            torch.linalg.vector_norm(diff, dtype=torch.float64) ** 2,
-            (diff > atol + rtol * scale).sum().double()]))
+        parts.append(
+            torch.stack(
+                [
+                    only.sum().double(),
+                    torch.argmax(only.to(torch.uint8)).double() + start,
+                    diff[i].double(),
+                    i.double() + start,
+                    cf[i].double(),
+                    rf[i].double(),
+                    (diff / (scale + atol)).max().double(),
+                    torch.linalg.vector_norm(rf, dtype=torch.float64) ** 2,
+                    torch.linalg.vector_norm(diff, dtype=torch.float64) ** 2,
+                    (diff > atol + rtol * scale).sum().double(),
+                ]
+            )
+        )
     st = _Stats()
     if not parts:
         return st
@@ -137,7 +158,7 @@ def _error_stats(c: torch.Tensor, r: torch.Tensor, atol: float, rtol: float, chu
     if bad_rows:
         st.nonfinite, st.first_nonfinite = int(sum(row[0] for row in bad_rows)), int(bad_rows[0][1])
         return st
-    for n_only, _, max_abs, argmax, got, expected, max_rel, ref_sq, err_sq, n_bad in rows:
+    for _only, _, max_abs, argmax, got, expected, max_rel, ref_sq, err_sq, n_bad in rows:
         if max_abs > st.max_abs:
             st.max_abs, st.argmax, st.got, st.expected = max_abs, int(argmax), got, expected
         st.max_rel = max(st.max_rel, max_rel)
@@ -162,7 +183,7 @@ def snapshot(tensors) -> list:
 
 def modified_inputs(before: list, after: list) -> list[int]:
     changed = []
-    for i, (b, a) in enumerate(zip(before, after)):
+    for i, (b, a) in enumerate(zip(before, after, strict=False)):
         if isinstance(b, torch.Tensor) and not torch.equal(b, a):
             changed.append(i)
     return changed

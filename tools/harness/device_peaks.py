@@ -1,6 +1,7 @@
 """Dense peak rates per device, for the speed-of-light floor. Matched by substring of the device name;
 the fp32 entry is the fastest unit that could serve an fp32 problem (TF32 tensor cores on NVIDIA), so
 an honest kernel is never below the floor."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel

@@ -1,6 +1,7 @@
 """The evaluation service: one per run. Static check in-process, builds in parallel subprocesses, GPU
 phases through one exclusive lane per device, results cached by source so an identical kernel is never
 built or measured twice. What the verdict is, is decided in tools.harness.verdict."""
+
 from __future__ import annotations
 
 import secrets
@@ -32,16 +33,17 @@ class Evaluator:
         self.platform.check_available()
         self.workspace = Workspace(config.cache_dir)
         self.lanes = Lanes(self.lane_devices, lane_log)
-        self.launcher = Launcher(config, self.platform, self.workspace, self.lanes, self.build_env,
-                                 lambda: len(self.lane_devices()))
+        self.launcher = Launcher(
+            config, self.platform, self.workspace, self.lanes, self.build_env, lambda: len(self.lane_devices())
+        )
         self._builds = threading.Semaphore(config.build_jobs)
         self._cache = ResultCache()
         self._locks = NamedLocks()
         self._device: dict | None = None
         self._build_env: dict[str, str] | None = None
-        self._arch: list[str | None] = []      # [resolved build target] once known
+        self._arch: list[str | None] = []  # [resolved build target] once known
         self._baselines: dict[str, dict] = {}
-        self._flops: dict[str, float] = {}     # per problem, once any worker has counted them
+        self._flops: dict[str, float] = {}  # per problem, once any worker has counted them
 
     @property
     def spares(self):
@@ -90,10 +92,16 @@ class Evaluator:
         return self.workspace.build_dir(build_hash(source, extracted.build_key, self.platform.name, self.arch()))
 
     def _request(self, problem: Problem, phases: list[Phase], **fields) -> WorkerRequest:
-        return WorkerRequest(problem_path=str(problem.path), platform=self.platform.name, phases=phases,
-                             init_seed=secrets.randbits(31), timing_seed=secrets.randbits(31),
-                             time_budget_s=self.config.time_budget_s, max_timing_trials=self.config.max_timing_trials,
-                             **fields)
+        return WorkerRequest(
+            problem_path=str(problem.path),
+            platform=self.platform.name,
+            phases=phases,
+            init_seed=secrets.randbits(31),
+            timing_seed=secrets.randbits(31),
+            time_budget_s=self.config.time_budget_s,
+            max_timing_trials=self.config.max_timing_trials,
+            **fields,
+        )
 
     # ---- the reference alone ----
     def baseline(self, problem: Problem) -> dict:
@@ -101,13 +109,16 @@ class Evaluator:
         with self._locks(f"baseline-{key}"):
             if key not in self._baselines:
                 req = self._request(problem, [Phase.baseline])
-                out = self.launcher.run_on_lane(req, None, self.workspace.run_dir(f"baseline-{key}"),
-                                                f"baseline-{key}", problem.name)
+                out = self.launcher.run_on_lane(
+                    req, None, self.workspace.run_dir(f"baseline-{key}"), f"baseline-{key}", problem.name
+                )
                 rec = next((r for r in out.records if r.get("event") == "end"), None)
                 if rec is None:
                     fail = next((r for r in out.records if r.get("event") == "fail"), {})
-                    raise PlatformError(f"The reference of {problem.name} does not run: "
-                                        f"{fail.get('reason') or describe_exit(out.returncode)}")
+                    raise PlatformError(
+                        f"The reference of {problem.name} does not run: "
+                        f"{fail.get('reason') or describe_exit(out.returncode)}"
+                    )
                 self._baselines[key] = rec["data"]
                 if rec["data"].get("flops") is not None:
                     self._flops[key] = rec["data"]["flops"]
@@ -124,13 +135,18 @@ class Evaluator:
                 cached = self._cache.put(key, upto, self._evaluate(problem, source, h, upto, checked))
             return cached
 
-    def _evaluate(self, problem: Problem, source: str, h: str, upto: Upto,
-                  checked: EvalResult | None = None) -> EvalResult:
+    def _evaluate(
+        self, problem: Problem, source: str, h: str, upto: Upto, checked: EvalResult | None = None
+    ) -> EvalResult:
         """`checked`: this evaluator's passing check of the same source and problem, which a profile
         request reuses instead of checking again."""
         t0 = time.monotonic()
-        result = EvalResult(status=Status.ok, source_hash=h, platform=self.platform.name,
-                            device=self.device_info().get("device_name", ""))
+        result = EvalResult(
+            status=Status.ok,
+            source_hash=h,
+            platform=self.platform.name,
+            device=self.device_info().get("device_name", ""),
+        )
         violations = check_source(source, self.platform.name, problem.banned_ops)
         if violations:
             result.status, result.reason = Status.static_error, f"source rules: {violations[0]}"
@@ -139,9 +155,14 @@ class Evaluator:
         extracted = extract_sources(source)
         build_dir = self._build_dir(source, extracted)
         pkey = text_key(problem.source)
-        req = self._request(problem, [], candidate_path=str(self.workspace.write_candidate(h, source)),
-                            check_seeds=[secrets.randbits(31) for _ in range(self.config.check_trials)],
-                            kernel_names=extracted.kernel_names, flops=self._flops.get(pkey))
+        req = self._request(
+            problem,
+            [],
+            candidate_path=str(self.workspace.write_candidate(h, source)),
+            check_seeds=[secrets.randbits(31) for _ in range(self.config.check_trials)],
+            kernel_names=extracted.kernel_names,
+            flops=self._flops.get(pkey),
+        )
         if self._build(req, build_dir, h, result):
             self._measure(problem, req, build_dir, h, upto, checked, result)
             for info in (result.check, result.profile):
@@ -160,16 +181,27 @@ class Evaluator:
                 return True
             build_dir.mkdir(parents=True, exist_ok=True)
             with self._builds:
-                out = self.launcher.run(req.model_copy(update={"phases": [Phase.build]}),
-                                        self.launcher.env(None, build_dir), self.workspace.run_dir(f"{h}-build"))
+                out = self.launcher.run(
+                    req.model_copy(update={"phases": [Phase.build]}),
+                    self.launcher.env(None, build_dir),
+                    self.workspace.run_dir(f"{h}-build"),
+                )
             verdict.fold(result, out)
             if result.status != Status.ok:
                 shutil.rmtree(build_dir, ignore_errors=True)  # a killed build leaves lock files behind
                 return False
             return True
 
-    def _measure(self, problem: Problem, req: WorkerRequest, build_dir: Path, h: str, upto: Upto,
-                 checked: EvalResult | None, result: EvalResult) -> None:
+    def _measure(
+        self,
+        problem: Problem,
+        req: WorkerRequest,
+        build_dir: Path,
+        h: str,
+        upto: Upto,
+        checked: EvalResult | None,
+        result: EvalResult,
+    ) -> None:
         """The phases after the build, in a worker that imports the built extension."""
         phases = [p for p in UPTO[upto] if not (p == Phase.check and checked is not None)]
         req = req.model_copy(update={"phases": phases})
@@ -178,8 +210,9 @@ class Evaluator:
             if result.build is None:
                 # A build made earlier (by a candidate with the same native code) still has to import; that
                 # needs no device to itself, so it does not wait for or hold a lane.
-                verdict.fold(result, self.launcher.run(req, self.launcher.env(self.lane_devices()[0], build_dir),
-                                                       workdir))
+                verdict.fold(
+                    result, self.launcher.run(req, self.launcher.env(self.lane_devices()[0], build_dir), workdir)
+                )
             return
         first_build = result.build
         verdict.fold(result, self.launcher.run_on_lane(req, build_dir, workdir, h, problem.name))
@@ -188,8 +221,9 @@ class Evaluator:
         if first_build is not None and result.build is not None:
             result.build.seconds, result.build.cached = first_build.seconds, False
 
-    def _vendor_profile(self, problem: Problem, req: WorkerRequest, build_dir: Path, h: str,
-                        result: EvalResult) -> None:
+    def _vendor_profile(
+        self, problem: Problem, req: WorkerRequest, build_dir: Path, h: str, result: EvalResult
+    ) -> None:
         req = req.model_copy(update={"phases": [Phase.build, Phase.profile]})
 
         def run(prefix: list[str], workdir: Path):
@@ -206,8 +240,9 @@ class Evaluator:
         build_dir, cand_path = self._build_dir(source, extracted), self.workspace.candidate_file(h)
         if not (build_dir / ".built").exists() or not cand_path.exists():
             return "counters: profile_kernel this candidate first (it has not been built).", {}
-        req = self._request(problem, [Phase.build, Phase.replay], candidate_path=str(cand_path),
-                            kernel_names=extracted.kernel_names)
+        req = self._request(
+            problem, [Phase.build, Phase.replay], candidate_path=str(cand_path), kernel_names=extracted.kernel_names
+        )
 
         def run(prefix: list[str], workdir: Path):
             return self.launcher.run_prefixed_on_lane(req, build_dir, h, problem.name, prefix, workdir)

@@ -1,14 +1,15 @@
 """Device lanes: one per GPU the run evaluates on, held by one worker at a time, so timings never
 overlap on a device. Every busy interval is logged with what the evaluation waited for first."""
+
 from __future__ import annotations
 
 import json
 import queue
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 
 class Lanes:
@@ -36,17 +37,37 @@ class Lanes:
         finally:
             end = time.time()
             self._queue.put(lane)
-            self._record("default" if lane is None else str(lane), start, end, asked, what, problem, phases,
-                         worker_wait)
+            self._record(
+                "default" if lane is None else str(lane), start, end, asked, what, problem, phases, worker_wait
+            )
 
-    def _record(self, name: str, start: float, end: float, asked: float, what: str, problem: str, phases: list,
-                worker_wait: float) -> None:
+    def _record(
+        self,
+        name: str,
+        start: float,
+        end: float,
+        asked: float,
+        what: str,
+        problem: str,
+        phases: list,
+        worker_wait: float,
+    ) -> None:
         with self._lock:
             self.busy_s[name] = self.busy_s.get(name, 0.0) + end - start
             if self.log is not None:
                 with open(self.log, "a") as f:
-                    f.write(json.dumps({"lane": name, "start": round(start, 3), "end": round(end, 3),
-                                        "problem": problem, "source_hash": what,
-                                        "phases": [getattr(p, "value", p) for p in phases],
-                                        "worker_wait": round(worker_wait, 3),
-                                        "lane_wait": round(start - asked, 3)}) + "\n")
+                    f.write(
+                        json.dumps(
+                            {
+                                "lane": name,
+                                "start": round(start, 3),
+                                "end": round(end, 3),
+                                "problem": problem,
+                                "source_hash": what,
+                                "phases": [getattr(p, "value", p) for p in phases],
+                                "worker_wait": round(worker_wait, 3),
+                                "lane_wait": round(start - asked, 3),
+                            }
+                        )
+                        + "\n"
+                    )

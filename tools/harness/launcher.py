@@ -1,10 +1,11 @@
 """Starts the worker processes of one evaluator: taken from the spares where it can, with the scrubbed
 environment, the lane's device, the build folder and the build target, on a lane when it measures."""
+
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from tools.harness.config import EvalConfig
 from tools.harness.lanes import Lanes
@@ -15,15 +16,21 @@ from tools.harness.workspace import Workspace
 
 
 class Launcher:
-    def __init__(self, config: EvalConfig, platform, workspace: Workspace, lanes: Lanes,
-                 build_env: Callable[[], dict[str, str]], lane_count: Callable[[], int]):
+    def __init__(
+        self,
+        config: EvalConfig,
+        platform,
+        workspace: Workspace,
+        lanes: Lanes,
+        build_env: Callable[[], dict[str, str]],
+        lane_count: Callable[[], int],
+    ):
         """build_env and lane_count are asked when first needed: both may need the device probe."""
         self.config, self.platform, self.workspace, self.lanes = config, platform, workspace, lanes
         self._build_env, self._lane_count = build_env, lane_count
         # Where the platform allows, the next spare starts while the current worker runs (it touches no
         # device); where the host is what is timed, it starts afterwards.
-        self.spares = (SparePool(workspace.spares, early=platform.spares_overlap_timing)
-                       if config.keep_spares else None)
+        self.spares = SparePool(workspace.spares, early=platform.spares_overlap_timing) if config.keep_spares else None
         if self.spares is not None:
             weakref.finalize(self, self.spares.close)
 
@@ -57,13 +64,27 @@ class Launcher:
         env.setdefault("MAX_JOBS", str(self.config.jobs_per_build))
         return env
 
-    def run(self, req: WorkerRequest, env: dict[str, str], workdir: Path, prefix: list[str] | None = None,
-            started: Started | None = None) -> WorkerOutcome:
-        return run_worker(req, env=env, workdir=workdir, timeouts=self.config.timeouts, prefix=prefix,
-                          spares=self.spares, started=started)
+    def run(
+        self,
+        req: WorkerRequest,
+        env: dict[str, str],
+        workdir: Path,
+        prefix: list[str] | None = None,
+        started: Started | None = None,
+    ) -> WorkerOutcome:
+        return run_worker(
+            req,
+            env=env,
+            workdir=workdir,
+            timeouts=self.config.timeouts,
+            prefix=prefix,
+            spares=self.spares,
+            started=started,
+        )
 
-    def run_on_lane(self, req: WorkerRequest, build_dir: Path | None, workdir: Path, what: str,
-                    problem: str) -> WorkerOutcome:
+    def run_on_lane(
+        self, req: WorkerRequest, build_dir: Path | None, workdir: Path, what: str, problem: str
+    ) -> WorkerOutcome:
         """Run a worker on a device lane. Where spares start early, the worker is taken and waited for
         first, and only then a lane: no GPU sits idle while a worker imports torch."""
         started = None
@@ -78,8 +99,9 @@ class Launcher:
                 discard(started)
             raise
 
-    def run_prefixed_on_lane(self, req: WorkerRequest, build_dir: Path, what: str, problem: str,
-                             prefix: list[str], workdir: Path) -> WorkerOutcome:
+    def run_prefixed_on_lane(
+        self, req: WorkerRequest, build_dir: Path, what: str, problem: str, prefix: list[str], workdir: Path
+    ) -> WorkerOutcome:
         """A fresh worker wrapped in a profiler command, on a lane (no spare: the profiler starts it)."""
         with self.lanes.hold(what, problem, req.phases) as lane:
             return self.run(req, self.env(lane, build_dir), workdir, prefix)

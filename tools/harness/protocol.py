@@ -1,5 +1,6 @@
 """What the agent's process sends to a worker process (on stdin) and reads back (on a private pipe,
 one JSON record a line). Never the worker's stdout: candidate code can print anything there."""
+
 from __future__ import annotations
 
 from enum import Enum
@@ -11,12 +12,12 @@ from pydantic import BaseModel, Field
 class Phase(str, Enum):
     """What a worker can be asked to do, in the order an evaluation runs them."""
 
-    build = "build"          # import the candidate (load_inline compiles it)
-    check = "check"          # outputs against the reference on fresh inputs
-    profile = "profile"      # which kernels ran, whose they were, the speed-of-light floor
-    time = "time"            # interleaved timing against the reference
-    baseline = "baseline"    # the reference alone: its time and floor (no candidate)
-    replay = "replay"        # a few candidate calls for an outside profiler to watch
+    build = "build"  # import the candidate (load_inline compiles it)
+    check = "check"  # outputs against the reference on fresh inputs
+    profile = "profile"  # which kernels ran, whose they were, the speed-of-light floor
+    time = "time"  # interleaved timing against the reference
+    baseline = "baseline"  # the reference alone: its time and floor (no candidate)
+    replay = "replay"  # a few candidate calls for an outside profiler to watch
 
 
 Upto = Literal["build", "check", "profile"]
@@ -43,7 +44,7 @@ class WorkerRequest(BaseModel):
     min_timing_trials: int = 10
     max_timing_trials: int = 100
     warmup: int = 3
-    flops: float | None = None             # the reference's FLOPs when already counted for this problem
+    flops: float | None = None  # the reference's FLOPs when already counted for this problem
     # Where this evaluation's worker works and logs, and what of its environment a spare worker,
     # started before the evaluation existed, sets for itself (its build folder, its lane's device).
     workdir: str | None = None

@@ -1,5 +1,6 @@
 """What an evaluation returns: pydantic models that travel from the worker process to the agent, to
 the tool messages the LLM reads, and to result_<n>.json on disk."""
+
 from __future__ import annotations
 
 from enum import Enum
@@ -9,13 +10,13 @@ from pydantic import AliasChoices, BaseModel, Field, SerializeAsAny, computed_fi
 
 
 class Status(str, Enum):
-    ok = "ok"                          # every requested phase passed
-    static_error = "static_error"      # rejected by the source rules before running
+    ok = "ok"  # every requested phase passed
+    static_error = "static_error"  # rejected by the source rules before running
     build_error = "build_error"
     incorrect = "incorrect"
-    rejected = "rejected"              # ran and matched, but the measurement is not believable
+    rejected = "rejected"  # ran and matched, but the measurement is not believable
     timeout = "timeout"
-    crashed = "crashed"                # the worker died: segfault, illegal address, OOM, os._exit...
+    crashed = "crashed"  # the worker died: segfault, illegal address, OOM, os._exit...
 
 
 class Violation(BaseModel):
@@ -49,8 +50,11 @@ class CheckInfo(BaseModel):
     passed: bool
     trials: list[TrialCheck] = Field(default_factory=list)
     seconds: float = 0.0
-    steps: dict[str, float] = Field(default_factory=dict, description="seconds per step (device, models, inputs, "
-                                    "reference, poison, candidate, compare), summed over trials")
+    steps: dict[str, float] = Field(
+        default_factory=dict,
+        description="seconds per step (device, models, inputs, "
+        "reference, poison, candidate, compare), summed over trials",
+    )
     atol: float = 0.0
     rtol: float = 0.0
     flops: float | None = Field(default=None, description="the reference's FLOPs, counted once per problem")
@@ -73,7 +77,9 @@ class TimingInfo(BaseModel):
     reference: Timing
     candidate: Timing
     speedup: float
-    excess_gap_ms: float = Field(default=0.0, description="device busy after the candidate's stream finished, beyond the reference's")
+    excess_gap_ms: float = Field(
+        default=0.0, description="device busy after the candidate's stream finished, beyond the reference's"
+    )
     seconds: float = 0.0
 
 
@@ -115,8 +121,10 @@ class EvalResult(BaseModel):
     profile: ProfileInfo | None = None
     log_tail: str = Field(default="", description="the end of the worker's stdout/stderr, for a crash")
     wall_seconds: float = 0.0
-    setup_seconds: float = Field(default=0.0, description="waiting for worker processes to start and import, "
-                                 "summed over this evaluation's workers")
+    setup_seconds: float = Field(
+        default=0.0,
+        description="waiting for worker processes to start and import, summed over this evaluation's workers",
+    )
 
     @computed_field
     @property

@@ -1,5 +1,6 @@
 """Runs one worker process: fresh, in its own process group, with a scrubbed environment, a wall-clock
 limit per phase, and results read from a private pipe. Whatever the candidate does, this returns."""
+
 from __future__ import annotations
 
 import json
@@ -16,18 +17,47 @@ from tools.harness.protocol import WorkerRequest
 from tools.harness.spares import SparePool, Started, discard, request_env, start_worker
 
 # Only what a compiler and the GPU runtime need. Keys, tokens and credentials never reach a candidate.
-_PASS_ENV = {"PATH", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TZ", "CUDA_HOME", "CUDA_PATH", "ROCM_HOME", "ROCM_PATH",
-             "HIP_PATH", "HIP_PLATFORM", "LD_LIBRARY_PATH", "LIBRARY_PATH", "CPATH", "CC", "CXX", "MAX_JOBS",
-             "TORCH_CUDA_ARCH_LIST", "PYTORCH_ROCM_ARCH", "PYTORCH_NVCC", "CUDA_VISIBLE_DEVICES",
-             "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES", "HIPKITTENS_ROOT", "NCCL_NVLS_ENABLE",
-             "TORCH_SYMM_MEM_DISABLE_MULTICAST", "NVSHMEM_DISABLE_NVLS", "OMP_NUM_THREADS", "PYTHONPATH",
-             "VIRTUAL_ENV", "CONDA_PREFIX", "NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES"}
+_PASS_ENV = {
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TERM",
+    "TZ",
+    "CUDA_HOME",
+    "CUDA_PATH",
+    "ROCM_HOME",
+    "ROCM_PATH",
+    "HIP_PATH",
+    "HIP_PLATFORM",
+    "LD_LIBRARY_PATH",
+    "LIBRARY_PATH",
+    "CPATH",
+    "CC",
+    "CXX",
+    "MAX_JOBS",
+    "TORCH_CUDA_ARCH_LIST",
+    "PYTORCH_ROCM_ARCH",
+    "PYTORCH_NVCC",
+    "CUDA_VISIBLE_DEVICES",
+    "HIP_VISIBLE_DEVICES",
+    "ROCR_VISIBLE_DEVICES",
+    "HIPKITTENS_ROOT",
+    "NCCL_NVLS_ENABLE",
+    "TORCH_SYMM_MEM_DISABLE_MULTICAST",
+    "NVSHMEM_DISABLE_NVLS",
+    "OMP_NUM_THREADS",
+    "PYTHONPATH",
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "NVIDIA_VISIBLE_DEVICES",
+    "NVIDIA_DRIVER_CAPABILITIES",
+}
 _SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL", "AUTH")
 
 
 def scrubbed_env(extra: dict[str, str], home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k in _PASS_ENV and not any(m in k.upper() for m in _SECRET_MARKERS)}
+    env = {k: v for k, v in os.environ.items() if k in _PASS_ENV and not any(m in k.upper() for m in _SECRET_MARKERS)}
     env.update(extra)
     env.update({"HOME": str(home), "TMPDIR": str(home), "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"})
     return env
@@ -35,19 +65,27 @@ def scrubbed_env(extra: dict[str, str], home: Path) -> dict[str, str]:
 
 class WorkerOutcome(BaseModel):
     records: list[dict] = Field(default_factory=list)
-    finished: bool = False                 # the worker reported "done" or "fail"
+    finished: bool = False  # the worker reported "done" or "fail"
     timed_out_phase: str | None = None
     timeout_s: float | None = None
     returncode: int | None = None
     log_tail: str = ""
     wall_seconds: float = 0.0
-    setup_seconds: float = 0.0             # from asking for a worker to its first phase: start, imports, device
-    spare: bool = False                    # a spare worker, started ahead of need, ran it
+    setup_seconds: float = 0.0  # from asking for a worker to its first phase: start, imports, device
+    spare: bool = False  # a spare worker, started ahead of need, ran it
 
 
-def run_worker(req: WorkerRequest, *, env: dict[str, str], workdir: Path, timeouts: dict[str, float],
-               log_limit: int = 3000, prefix: list[str] | None = None, spares: SparePool | None = None,
-               started: Started | None = None) -> WorkerOutcome:
+def run_worker(
+    req: WorkerRequest,
+    *,
+    env: dict[str, str],
+    workdir: Path,
+    timeouts: dict[str, float],
+    log_limit: int = 3000,
+    prefix: list[str] | None = None,
+    spares: SparePool | None = None,
+    started: Started | None = None,
+) -> WorkerOutcome:
     """`prefix` wraps the worker in a profiler command (rocprofv3 ... --). `spares`: take a waiting
     worker for this environment if there is one, and leave a new one waiting afterwards. `started`: a
     ready spare the caller took already (it waited for it before asking for a device)."""
@@ -63,8 +101,14 @@ def run_worker(req: WorkerRequest, *, env: dict[str, str], workdir: Path, timeou
         spares.replenish(env)
     if started is None:
         started = start_worker(env, workdir, log_path, prefix)
-    req = req.model_copy(update={"channel_fd": started.child_fd, "workdir": str(workdir), "log_path": str(log_path),
-                                 "env": request_env(env)})
+    req = req.model_copy(
+        update={
+            "channel_fd": started.child_fd,
+            "workdir": str(workdir),
+            "log_path": str(log_path),
+            "env": request_env(env),
+        }
+    )
     proc = started.proc
     try:
         try:
@@ -90,8 +134,9 @@ def run_worker(req: WorkerRequest, *, env: dict[str, str], workdir: Path, timeou
     return out
 
 
-def _pump(proc: subprocess.Popen, r_fd: int, out: WorkerOutcome, timeouts: dict[str, float], t_start: float,
-          buf: bytes = b"") -> None:
+def _pump(
+    proc: subprocess.Popen, r_fd: int, out: WorkerOutcome, timeouts: dict[str, float], t_start: float, buf: bytes = b""
+) -> None:
     phase, phase_start = "setup", time.monotonic()
     eof = False
     while True:
@@ -148,7 +193,12 @@ def describe_exit(returncode: int | None) -> str:
             name = signal.Signals(-returncode).name
         except ValueError:
             name = f"signal {-returncode}"
-        hint = {"SIGSEGV": " (segmentation fault)", "SIGKILL": " (killed, possibly out of memory)",
-                "SIGABRT": " (aborted)", "SIGBUS": " (bus error)", "SIGFPE": " (arithmetic fault)"}.get(name, "")
+        hint = {
+            "SIGSEGV": " (segmentation fault)",
+            "SIGKILL": " (killed, possibly out of memory)",
+            "SIGABRT": " (aborted)",
+            "SIGBUS": " (bus error)",
+            "SIGFPE": " (arithmetic fault)",
+        }.get(name, "")
         return f"the worker died with {name}{hint}"
     return f"the worker exited with code {returncode} before reporting a result"

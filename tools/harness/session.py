@@ -1,6 +1,7 @@
 """What a worker holds while it runs phases: the request, the platform's device side, the reference and
 candidate modules and models, and the figures one phase leaves for the next. Everything here assumes
 the candidate is hostile: it gets its own input copies and fresh seeds it cannot see."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -118,8 +119,15 @@ class Session:
         from tools.harness.speed_of_light import tensor_bytes
 
         likely = out_like if out_like is not None else inputs
-        sizes = tuple(sorted({tensor_bytes(t) for t in (likely if isinstance(likely, (list, tuple)) else [likely])
-                              if isinstance(t, self.torch.Tensor)}))
+        sizes = tuple(
+            sorted(
+                {
+                    tensor_bytes(t)
+                    for t in (likely if isinstance(likely, (list, tuple)) else [likely])
+                    if isinstance(t, self.torch.Tensor)
+                }
+            )
+        )
         with self.step("poison"):
             self.platform.poison_free_memory(poison_bytes, byte, sizes)
         try:

@@ -4,6 +4,7 @@ Strings are resolved through module- and function-level assignments, `+`, `+=`, 
 `textwrap.dedent` and f-strings whose fields are themselves resolvable; anything else marks the result
 `unresolved` rather than guessing.
 """
+
 from __future__ import annotations
 
 import ast
@@ -23,8 +24,11 @@ class ExtensionSources(BaseModel):
     kernel_names: list[str] = Field(default_factory=list)
     calls: int = Field(default=0, description="load_inline / cpp_extension.load calls found")
     unresolved: bool = Field(default=False, description="some source or function list could not be resolved")
-    build_key: str | None = Field(default=None, description="every argument of every load_inline call, resolved; "
-                                  "None when one cannot be, so only the whole file identifies the build")
+    build_key: str | None = Field(
+        default=None,
+        description="every argument of every load_inline call, resolved; "
+        "None when one cannot be, so only the whole file identifies the build",
+    )
 
 
 # --- C++ side: regexes here scan C++ text, never Python ---
@@ -74,13 +78,14 @@ def kernel_names_in(text: str) -> list[str]:
     clean = strip_comments(text)
     names: list[str] = []
     for m in _GLOBAL_RE.finditer(clean):
-        name = _declared_name(clean[m.end():m.end() + 2000])
+        name = _declared_name(clean[m.end() : m.end() + 2000])
         if name and name not in names and name != "__global__":
             names.append(name)
     return names
 
 
 # --- Python side: AST ---
+
 
 def _callee_name(func: ast.expr) -> str | None:
     if isinstance(func, ast.Name):
@@ -279,7 +284,9 @@ def _call_key(env: _Env, call: ast.Call) -> str | None:
     """What the compiler sees from one load_inline call: its arguments' values. Two candidates that
     differ only in Python around the call give the same key, so they can share one build."""
     parts = []
-    for label, node in [(str(i), a) for i, a in enumerate(call.args)] + [(kw.arg or "**", kw.value) for kw in call.keywords]:
+    for label, node in [(str(i), a) for i, a in enumerate(call.args)] + [
+        (kw.arg or "**", kw.value) for kw in call.keywords
+    ]:
         if isinstance(node, ast.Constant):
             parts.append(f"{label}={node.value!r}")
             continue

@@ -11,6 +11,7 @@ held while Python imports; taking one starts its replacement at once. On the cpu
 (whose CPU is being timed) the spare is taken inside the lane and replaced after the evaluation.
 A spare's process is a candidate's process once taken: same scrubbed environment, own session, killed
 with its group afterwards."""
+
 from __future__ import annotations
 
 import os
@@ -26,9 +27,17 @@ from pathlib import Path
 # Set per request by the worker itself (tools.harness.worker.adopt), before it touches a device. The build
 # target (the platforms' build_env) is read by torch's cpp_extension and the compilers only when a build
 # runs, so it takes effect when set then.
-PER_REQUEST_ENV = ("TORCH_EXTENSIONS_DIR", "CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES",
-                   "TORCH_CUDA_ARCH_LIST", "PYTORCH_ROCM_ARCH", "HIPKITTENS_ROOT", "CPLUS_INCLUDE_PATH",
-                   "HIPCC_COMPILE_FLAGS_APPEND")
+PER_REQUEST_ENV = (
+    "TORCH_EXTENSIONS_DIR",
+    "CUDA_VISIBLE_DEVICES",
+    "HIP_VISIBLE_DEVICES",
+    "ROCR_VISIBLE_DEVICES",
+    "TORCH_CUDA_ARCH_LIST",
+    "PYTORCH_ROCM_ARCH",
+    "HIPKITTENS_ROOT",
+    "CPLUS_INCLUDE_PATH",
+    "HIPCC_COMPILE_FLAGS_APPEND",
+)
 READY = b'{"event": "ready"}\n'
 
 
@@ -49,12 +58,13 @@ def env_key(env: dict[str, str]) -> tuple:
 @dataclass
 class Started:
     """A worker process with its stdin open and the write end of its private channel passed in."""
+
     proc: subprocess.Popen
-    read_fd: int      # the agent's end of the channel
-    child_fd: int     # the number the worker writes to (same in the child: pass_fds keeps numbers)
+    read_fd: int  # the agent's end of the channel
+    child_fd: int  # the number the worker writes to (same in the child: pass_fds keeps numbers)
     ready: bool = False
-    ready_wait: float = 0.0   # seconds an evaluation waited for this worker's imports
-    pending: bytes = b""      # channel bytes read past the ready line
+    ready_wait: float = 0.0  # seconds an evaluation waited for this worker's imports
+    pending: bytes = b""  # channel bytes read past the ready line
     discarded: bool = False
 
     def wait_ready(self, timeout: float) -> bool:
@@ -83,15 +93,23 @@ class Started:
         return self.ready
 
 
-def start_worker(env: dict[str, str], cwd: Path, log_path: Path, prefix: list[str] | None = None,
-                 spare: bool = False) -> Started:
+def start_worker(
+    env: dict[str, str], cwd: Path, log_path: Path, prefix: list[str] | None = None, spare: bool = False
+) -> Started:
     """A worker; a spare one imports ahead of its request and writes READY on its channel when it has."""
     r_fd, w_fd = os.pipe()
     argv = ["--spare", str(w_fd)] if spare else []
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen([*(prefix or []), sys.executable, "-m", "tools.harness.worker", *argv],
-                                stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                pass_fds=(w_fd,), start_new_session=True)
+        proc = subprocess.Popen(
+            [*(prefix or []), sys.executable, "-m", "tools.harness.worker", *argv],
+            stdin=subprocess.PIPE,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            pass_fds=(w_fd,),
+            start_new_session=True,
+        )
     os.close(w_fd)
     return Started(proc, r_fd, w_fd)
 

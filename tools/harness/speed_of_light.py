@@ -1,5 +1,6 @@
 """The speed-of-light floor: the least time any kernel could take for the problem on this device,
 from the reference's FLOPs and the fewest bytes it must move."""
+
 from __future__ import annotations
 
 import torch

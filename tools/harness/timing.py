@@ -1,11 +1,12 @@
 """Interleaved timing of reference and candidate: warmed up, cold cache each trial, fresh inputs every
 trial (so replayed outputs cannot match), every timed output checked, median and quartiles."""
+
 from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from tools.harness.results import Timing
 
@@ -20,7 +21,7 @@ def summarise(samples: list[float]) -> Timing:
 class TimingRun:
     ref_ms: list[float] = field(default_factory=list)
     cand_ms: list[float] = field(default_factory=list)
-    ref_gap_ms: list[float] = field(default_factory=list)    # host time minus device time, per call
+    ref_gap_ms: list[float] = field(default_factory=list)  # host time minus device time, per call
     cand_gap_ms: list[float] = field(default_factory=list)
     mismatch: str | None = None
 
@@ -36,47 +37,35 @@ GUARD_TRIALS = 5
 MAX_BATCH = 32
 
 
-def interleaved(platform, ref: Callable, cand: Callable, make_inputs: Callable[[int], tuple[list, list]],
-                verify: Callable[[object, object], str | None], *, warmup: int, budget_s: float,
-                min_trials: int, max_trials: int) -> TimingRun:
+def interleaved(
+    platform,
+    ref: Callable,
+    cand: Callable,
+    make_inputs: Callable[[int], tuple[list, list]],
+    verify: Callable[[object, object], str | None],
+    *,
+    warmup: int,
+    budget_s: float,
+    min_trials: int,
+    max_trials: int,
+) -> TimingRun:
     """ref and cand take an input list. make_inputs(i) gives trial i's (reference inputs, candidate
     inputs): same values, separate tensors. Trials alternate which side goes first.
 
     Two passes. The guard times single calls against a device-wide sync, which exposes work left on
     other streams; the timed pass queues batches of calls with fresh inputs each and reads device
     time per call, as do_bench does, so host launch gaps and idle clocks stay out of the figure."""
-    from tools.harness.speed_of_light import tensor_bytes
-
     flush = platform.make_flush()
     run = TimingRun()
     ref_in, cand_in = make_inputs(0)
     for _ in range(warmup):
         for fn, x in ((ref, ref_in), (cand, cand_in)):
-            platform.time_call(lambda: fn(x), flush)
+            platform.time_call(lambda fn=fn, x=x: fn(x), flush)
     del ref_in, cand_in
-    est, trial_bytes = 0.0, 0
-    held = None
-    for g in range(GUARD_TRIALS):
-        # The guard keeps the same input buffers and refills them with new values, so a result cache
-        # keyed by address hits on every trial after the first, and its stale output fails.
-        fresh = make_inputs(g + 1)
-        if held is None:
-            held = fresh
-        else:
-            _refill(held, fresh)
-        ref_in, cand_in = held
-        outs = {}
-        for name, fn, x in _sides(ref, cand, ref_in, cand_in, g):
-            dev_ms, host_ms, outs[name] = platform.time_call(lambda: fn(x), flush)
-            (run.ref_gap_ms if name == "ref" else run.cand_gap_ms).append(max(0.0, host_ms - dev_ms))
-            est = max(est, dev_ms)
-        trial_bytes = max(trial_bytes, tensor_bytes([ref_in, cand_in, outs["ref"], outs["cand"]]))
-        problem = verify(outs["cand"], outs["ref"])
-        del outs, ref_in, cand_in, fresh
-        if problem:
-            run.mismatch = f"guard trial {g + 1}: {problem}"
-            return run
-    del held
+    guard = _guard_pass(platform, ref, cand, make_inputs, verify, flush, run)
+    if guard is None:
+        return run
+    est, trial_bytes = guard
     trials = int(min(max_trials, max(min_trials, budget_s * 1e3 / max(est, 1e-3))))
     batch = max(1, min(MAX_BATCH, int(0.3 * platform.free_memory_bytes()) // max(trial_bytes, 1)))
     deadline = time.monotonic() + 4 * budget_s + 10 * est / 1e3
@@ -87,7 +76,7 @@ def interleaved(platform, ref: Callable, cand: Callable, make_inputs: Callable[[
         order = [side for j, (r_in, c_in) in enumerate(sets) for side in _sides(ref, cand, r_in, c_in, done + j)]
         timed = platform.time_batch([lambda fn=fn, x=x: fn(x) for _, fn, x in order], flush)
         per_trial: list[dict] = [{} for _ in sets]
-        for n, ((name, _, _), (ms, out)) in enumerate(zip(order, timed)):
+        for n, ((name, _, _), (ms, out)) in enumerate(zip(order, timed, strict=False)):
             per_trial[n // 2][name] = out
             (run.ref_ms if name == "ref" else run.cand_ms).append(ms)
         del timed, order, sets
@@ -103,6 +92,44 @@ def interleaved(platform, ref: Callable, cand: Callable, make_inputs: Callable[[
     return run
 
 
+def _guard_pass(
+    platform,
+    ref: Callable,
+    cand: Callable,
+    make_inputs: Callable[[int], tuple[list, list]],
+    verify: Callable[[object, object], str | None],
+    flush,
+    run: TimingRun,
+) -> tuple[float, int] | None:
+    """GUARD_TRIALS single calls per side against a device-wide sync, recording host-minus-device gaps in
+    run. Returns (slowest device ms, largest trial bytes), or None with run.mismatch set on a mismatch."""
+    from tools.harness.speed_of_light import tensor_bytes
+
+    est, trial_bytes = 0.0, 0
+    held = None
+    for g in range(GUARD_TRIALS):
+        # The guard keeps the same input buffers and refills them with new values, so a result cache
+        # keyed by address hits on every trial after the first, and its stale output fails.
+        fresh = make_inputs(g + 1)
+        if held is None:
+            held = fresh
+        else:
+            _refill(held, fresh)
+        ref_in, cand_in = held
+        outs = {}
+        for name, fn, x in _sides(ref, cand, ref_in, cand_in, g):
+            dev_ms, host_ms, outs[name] = platform.time_call(lambda fn=fn, x=x: fn(x), flush)
+            (run.ref_gap_ms if name == "ref" else run.cand_gap_ms).append(max(0.0, host_ms - dev_ms))
+            est = max(est, dev_ms)
+        trial_bytes = max(trial_bytes, tensor_bytes([ref_in, cand_in, outs["ref"], outs["cand"]]))
+        problem = verify(outs["cand"], outs["ref"])
+        del outs, ref_in, cand_in, fresh
+        if problem:
+            run.mismatch = f"guard trial {g + 1}: {problem}"
+            return None
+    return est, trial_bytes
+
+
 def _sides(ref, cand, ref_in, cand_in, i: int) -> list[tuple[str, Callable, list]]:
     sides = [("ref", ref, ref_in), ("cand", cand, cand_in)]
     return sides if i % 2 == 0 else sides[::-1]
@@ -111,7 +138,7 @@ def _sides(ref, cand, ref_in, cand_in, i: int) -> list[tuple[str, Callable, list
 def _refill(held: tuple[list, list], fresh: tuple[list, list]) -> None:
     import torch
 
-    for old_set, new_set in zip(held, fresh):
-        for old, new in zip(old_set, new_set):
+    for old_set, new_set in zip(held, fresh, strict=False):
+        for old, new in zip(old_set, new_set, strict=False):
             if isinstance(old, torch.Tensor) and old is not new:
                 old.copy_(new)

@@ -1,6 +1,7 @@
 """Where a candidate's verdict is decided: the worker's records folded into its EvalResult, and the
 speed-of-light rule. The result's compiled, correct and speedup follow from the status it leaves
 (tools.harness.results.EvalResult)."""
+
 from __future__ import annotations
 
 from tools.harness.protocol import Phase
@@ -8,8 +9,12 @@ from tools.harness.results import BuildInfo, CheckInfo, EvalResult, ProfileInfo,
 from tools.harness.sandbox import WorkerOutcome, describe_exit
 
 # A phase's record and the result field it fills.
-_FIELDS = {Phase.build: ("build", BuildInfo), Phase.check: ("check", CheckInfo),
-           Phase.profile: ("profile", ProfileInfo), Phase.time: ("timing", TimingInfo)}
+_FIELDS = {
+    Phase.build: ("build", BuildInfo),
+    Phase.check: ("check", CheckInfo),
+    Phase.profile: ("profile", ProfileInfo),
+    Phase.time: ("timing", TimingInfo),
+}
 
 
 def _set_phase(result: EvalResult, phase: str, data: dict) -> None:
@@ -62,6 +67,8 @@ def judge_speed_of_light(result: EvalResult, slack: float) -> None:
     result.profile.sol_pct = 100.0 * floor / measured
     if measured < floor * slack:
         result.status = Status.rejected
-        result.reason = (f"measured {measured:.4g} ms, below this device's speed-of-light floor of {floor:.4g} ms "
-                         f"({result.profile.bound}-bound): physically impossible, so the kernel skips work or "
-                         f"escapes the timer")
+        result.reason = (
+            f"measured {measured:.4g} ms, below this device's speed-of-light floor of {floor:.4g} ms "
+            f"({result.profile.bound}-bound): physically impossible, so the kernel skips work or "
+            f"escapes the timer"
+        )

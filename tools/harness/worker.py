@@ -4,6 +4,7 @@ phases against the reference and reporting each on its private channel.
 Started by tools.harness.spares as `python -m tools.harness.worker`, with the request on stdin; a
 spare imports first and says READY. The process ends with os._exit so no candidate hook runs after
 the verdict."""
+
 from __future__ import annotations
 
 import json
@@ -56,6 +57,7 @@ def preload() -> None:
     os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
     try:
         import torch  # noqa: F401
+
         # torch.profiler and dispatch modes (the FLOP counter) import it on first use: 5-6 s on the H100s
         import torch._dynamo  # noqa: F401
         import torch.profiler  # noqa: F401
@@ -106,8 +108,13 @@ def run(req: WorkerRequest, ch: Channel) -> None:
     except PhaseFailure as f:
         ch.send(event="fail", phase=phase, status=f.status.value, reason=f.reason, data=f.data)
     except BaseException as e:  # noqa: BLE001 - any escape from candidate code is a failed evaluation
-        ch.send(event="fail", phase=phase, status=Status.crashed.value, reason=f"{phase} failed: {exc_line(e)}",
-                data={"traceback": traceback.format_exc()[-3000:]})
+        ch.send(
+            event="fail",
+            phase=phase,
+            status=Status.crashed.value,
+            reason=f"{phase} failed: {exc_line(e)}",
+            data={"traceback": traceback.format_exc()[-3000:]},
+        )
 
 
 def main() -> None:

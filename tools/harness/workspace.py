@@ -1,10 +1,11 @@
 """The evaluator's folder (the cache dir): what lives where, and the names that key it.
 
-  home/                 the workers', compilers' and profilers' HOME and TMPDIR
-  candidates/<h>.py     each distinct candidate source, written once
-  extensions/b<h>/      a build folder per distinct native build (what the compiler sees)
-  runs/<name>/          one folder per worker run: its log and whatever a profiler writes
-  runs/spares/          where waiting spare workers start"""
+home/                 the workers', compilers' and profilers' HOME and TMPDIR
+candidates/<h>.py     each distinct candidate source, written once
+extensions/b<h>/      a build folder per distinct native build (what the compiler sees)
+runs/<name>/          one folder per worker run: its log and whatever a profiler writes
+runs/spares/          where waiting spare workers start"""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,6 +1,7 @@
 """The platforms, one module each: a module of this package that sets `PLATFORM` to a class following
 `tools.platforms.base.Platform` is a backend. Adding one is adding its file (and its system prompt in
 prompts/config.json)."""
+
 from __future__ import annotations
 
 import functools

@@ -5,13 +5,15 @@ behind `Platform`; the harness never asks which platform it runs on, only what t
 The agent's process uses the parent side (availability, build environment, counters); the worker
 process uses the device side (sync, timers, flush, poison, profiler records, the profile's verdict).
 `BasePlatform` holds the defaults a host-only backend needs; a backend overrides what differs."""
+
 from __future__ import annotations
 
 import contextlib
 import os
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, ClassVar, Iterator, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from tools.harness.results import KernelRecord, ProfileInfo, Violation
@@ -22,13 +24,13 @@ PrefixedRun = Callable[[list, Path], object]
 
 class Platform(Protocol):
     name: ClassVar[str]
-    device_type: ClassVar[str]                    # torch's device type for tensors
-    detect_rank: ClassVar[int]                    # lower is tried first by detect()
-    visible_devices_var: ClassVar[str | None]     # gives a worker its lane's one device; None: no device choice
-    device_compiler: ClassVar[str | None]         # what compiles device code (nvcc, hipcc); None: host only
-    needs_device_kernel: ClassVar[bool]           # a candidate must define a __global__ kernel
-    spares_overlap_timing: ClassVar[bool]         # a spare may import while another worker is being timed
-    own_share_label: ClassVar[str | None]         # what ProfileInfo.own_share is a share of, for the model
+    device_type: ClassVar[str]  # torch's device type for tensors
+    detect_rank: ClassVar[int]  # lower is tried first by detect()
+    visible_devices_var: ClassVar[str | None]  # gives a worker its lane's one device; None: no device choice
+    device_compiler: ClassVar[str | None]  # what compiles device code (nvcc, hipcc); None: host only
+    needs_device_kernel: ClassVar[bool]  # a candidate must define a __global__ kernel
+    spares_overlap_timing: ClassVar[bool]  # a spare may import while another worker is being timed
+    own_share_label: ClassVar[str | None]  # what ProfileInfo.own_share is a share of, for the model
 
     @staticmethod
     def present() -> bool: ...
@@ -43,8 +45,9 @@ class Platform(Protocol):
     def visible_devices_env(self, index: int | None) -> dict[str, str]: ...
     def source_rules(self, source: str) -> list[Violation]: ...
     def counters(self, run: PrefixedRun, workdir: Path, kernel_names: list[str]) -> tuple[str, dict]: ...
-    def vendor_profile(self, run: PrefixedRun, workdir: Path, kernel_names: list[str],
-                       profile: ProfileInfo) -> None: ...
+    def vendor_profile(
+        self, run: PrefixedRun, workdir: Path, kernel_names: list[str], profile: ProfileInfo
+    ) -> None: ...
 
     # ---- worker side ----
     def prepare(self) -> None: ...
@@ -53,7 +56,9 @@ class Platform(Protocol):
     def synchronize(self) -> None: ...
     def make_flush(self) -> Callable[[], None]: ...
     def time_call(self, fn: Callable[[], object], flush: Callable[[], None]) -> tuple[float, float, object]: ...
-    def time_batch(self, calls: list[Callable[[], object]], flush: Callable[[], None]) -> list[tuple[float, object]]: ...
+    def time_batch(
+        self, calls: list[Callable[[], object]], flush: Callable[[], None]
+    ) -> list[tuple[float, object]]: ...
     def free_memory_bytes(self) -> int: ...
     def poisoned_allocations(self, byte: int = 0xFF) -> contextlib.AbstractContextManager: ...
     def poison_free_memory(self, nbytes: int, byte: int = 0xFF, block_sizes: tuple[int, ...] = ()) -> None: ...
@@ -133,8 +138,10 @@ class BasePlatform:
 
         seen = torch.cuda.device_count()
         if seen != 1:
-            raise RuntimeError(f"{self.visible_devices_var}={wanted} but this worker sees {seen} devices: the "
-                               "driver was initialised before the request set it")
+            raise RuntimeError(
+                f"{self.visible_devices_var}={wanted} but this worker sees {seen} devices: the "
+                "driver was initialised before the request set it"
+            )
 
     def device(self):
         import torch

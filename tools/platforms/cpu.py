@@ -1,5 +1,6 @@
 """The cpu platform: C++ through g++, timed with perf_counter. It exists so the whole loop runs in CI
 and on laptops; same worker, same rules."""
+
 from __future__ import annotations
 
 import contextlib
@@ -8,16 +9,18 @@ import os
 import platform as _platform
 import re
 import shutil
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from tools.errors import PlatformError
 from tools.platforms.base import BasePlatform
 
 # ATen ops on the CPU that only allocate or re-view memory: they do none of the problem's work.
-_BOOKKEEPING = re.compile(r"^aten::(empty|empty_like|empty_strided|view|reshape|_reshape_alias|as_strided|"
-                          r"detach|alias|t|transpose|permute|expand|unsqueeze|squeeze|select|slice|"
-                          r"resize_|contiguous|lift_fresh|to|_to_copy|numel|size|stride|item|"
-                          r"_local_scalar_dense|is_nonzero|result_type)$")
+_BOOKKEEPING = re.compile(
+    r"^aten::(empty|empty_like|empty_strided|view|reshape|_reshape_alias|as_strided|"
+    r"detach|alias|t|transpose|permute|expand|unsqueeze|squeeze|select|slice|"
+    r"resize_|contiguous|lift_fresh|to|_to_copy|numel|size|stride|item|"
+    r"_local_scalar_dense|is_nonzero|result_type)$"
+)
 
 
 class CpuPlatform(BasePlatform):
@@ -53,8 +56,13 @@ class CpuPlatform(BasePlatform):
         return flush
 
     def describe(self, index: int = 0) -> dict:
-        return {"platform": "cpu", "device_count": 0, "device_name": _platform.processor() or _platform.machine(),
-                "arch": _platform.machine(), "cores": os.cpu_count()}
+        return {
+            "platform": "cpu",
+            "device_count": 0,
+            "device_name": _platform.processor() or _platform.machine(),
+            "arch": _platform.machine(),
+            "cores": os.cpu_count(),
+        }
 
     @contextlib.contextmanager
     def poisoned_allocations(self, byte: int = 0xFF) -> Iterator[None]:
@@ -84,9 +92,11 @@ class CpuPlatform(BasePlatform):
 
         from tools.harness.profilers.torch_profiler import records_from
 
-        return records_from((e.name, float(e.self_cpu_time_total)) for e in prof.events()
-                            if e.device_type == DeviceType.CPU and e.name.startswith("aten::")
-                            and not _BOOKKEEPING.match(e.name))
+        return records_from(
+            (e.name, float(e.self_cpu_time_total))
+            for e in prof.events()
+            if e.device_type == DeviceType.CPU and e.name.startswith("aten::") and not _BOOKKEEPING.match(e.name)
+        )
 
     def own_share(self, records, plain_s, kernel_names) -> float:
         """ATen's self time per call (of 3 profiled calls) against the unprofiled time per call: what is
@@ -97,8 +107,10 @@ class CpuPlatform(BasePlatform):
     def judge_profile(self, records, own_share, kernel_names) -> str | None:
         if records and own_share < 0.5:
             top = ", ".join(f"{r.name.split('(')[0][:60]} {100 * r.share:.0f}%" for r in records if not r.own)[:300]
-            return (f"ATen ops did most of the work ({100 * (1 - own_share):.0f}% of the forward's time: {top}); "
-                    f"compute it in your own C++ code")
+            return (
+                f"ATen ops did most of the work ({100 * (1 - own_share):.0f}% of the forward's time: {top}); "
+                f"compute it in your own C++ code"
+            )
         return None
 
 

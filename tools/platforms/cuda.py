@@ -1,10 +1,11 @@
 """The cuda platform: CUDA C++ through nvcc, CUDA events, L2 flush, torch.profiler kernels."""
+
 from __future__ import annotations
 
 import os
 import shutil
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from tools.errors import PlatformError
 from tools.platforms.base import BasePlatform
@@ -44,9 +45,13 @@ class CudaPlatform(BasePlatform):
         import torch
 
         if not torch.version.cuda:
-            raise PlatformError("This torch build has no CUDA support: install a CUDA build of torch, or use --platform cpu.")
+            raise PlatformError(
+                "This torch build has no CUDA support: install a CUDA build of torch, or use --platform cpu."
+            )
         if torch.cuda.device_count() == 0:
-            raise PlatformError("No NVIDIA GPU is visible (torch.cuda.device_count() is 0): check the driver and CUDA_VISIBLE_DEVICES, or use --platform cpu.")
+            raise PlatformError(
+                "No NVIDIA GPU is visible (torch.cuda.device_count() is 0): check the driver and CUDA_VISIBLE_DEVICES, or use --platform cpu."
+            )
         self._check_compiler()
 
     def _check_compiler(self) -> None:
@@ -128,11 +133,18 @@ class CudaPlatform(BasePlatform):
         import torch
 
         p = torch.cuda.get_device_properties(index)
-        return {"platform": self.name, "device_name": p.name, "arch": f"sm_{p.major}{p.minor}",
-                "device_count": torch.cuda.device_count(),
-                "capability": f"{p.major}.{p.minor}", "multiprocessors": p.multi_processor_count,
-                "l2_bytes": getattr(p, "L2_cache_size", 0), "memory_bytes": p.total_memory,
-                "torch": torch.__version__, "cuda": torch.version.cuda}
+        return {
+            "platform": self.name,
+            "device_name": p.name,
+            "arch": f"sm_{p.major}{p.minor}",
+            "device_count": torch.cuda.device_count(),
+            "capability": f"{p.major}.{p.minor}",
+            "multiprocessors": p.multi_processor_count,
+            "l2_bytes": getattr(p, "L2_cache_size", 0),
+            "memory_bytes": p.total_memory,
+            "torch": torch.__version__,
+            "cuda": torch.version.cuda,
+        }
 
     def profiler_activities(self) -> list:
         from torch.profiler import ProfilerActivity
@@ -145,8 +157,9 @@ class CudaPlatform(BasePlatform):
 
         from tools.harness.profilers.torch_profiler import records_from
 
-        return records_from((e.name, float(e.time_range.elapsed_us())) for e in prof.events()
-                            if e.device_type == DeviceType.CUDA)
+        return records_from(
+            (e.name, float(e.time_range.elapsed_us())) for e in prof.events() if e.device_type == DeviceType.CUDA
+        )
 
     def own_share(self, records, plain_s, kernel_names) -> float:
         from tools.harness.profilers.torch_profiler import mark_own
@@ -160,8 +173,10 @@ class CudaPlatform(BasePlatform):
         if own_share == 0.0:
             return f"none of the kernels in your source ran ({', '.join(kernel_names)}); the device time went to {top}"
         if own_share < 0.5:
-            return (f"library kernels did most of the work: only {100 * own_share:.0f}% of the device time was in "
-                    f"your kernels; the rest went to {top}")
+            return (
+                f"library kernels did most of the work: only {100 * own_share:.0f}% of the device time was in "
+                f"your kernels; the rest went to {top}"
+            )
         return None
 
     def free_memory_bytes(self) -> int:

@@ -11,6 +11,7 @@ reaches hipcc through the environment):
   (gfx942) or -DKITTENS_CDNA4 (gfx950) on HIPCC_COMPILE_FLAGS_APPEND, which hipcc appends to every
   compile (both the Perl hipcc of ROCm <= 5.x and the hipcc binary of ROCm 6/7 read it).
 """
+
 from __future__ import annotations
 
 import os
@@ -44,8 +45,11 @@ def normalise_rocm_arch(arch: str) -> str:
 def detect_device_arch() -> str | None:
     """The first GPU agent's gfx name from ROCm's command-line tools, or None."""
     for tool in ("amdgpu-arch", "rocm_agent_enumerator"):
-        path = shutil.which(tool) or shutil.which(tool, path="/opt/rocm/bin") \
+        path = (
+            shutil.which(tool)
+            or shutil.which(tool, path="/opt/rocm/bin")
             or shutil.which(tool, path="/opt/rocm/llvm/bin")
+        )
         if not path:
             continue
         try:
@@ -54,7 +58,7 @@ def detect_device_arch() -> str | None:
             continue
         for line in out.split():
             name = line.strip().split(":")[0]
-            if _ARCH_RE.match(name) and name != "gfx000":   # gfx000 is the CPU agent
+            if _ARCH_RE.match(name) and name != "gfx000":  # gfx000 is the CPU agent
                 return name
     return None
 
@@ -78,8 +82,10 @@ def hipkittens_env(root: str | os.PathLike, arch: str, env: dict[str, str] | Non
     root = Path(root).expanduser()
     include = root / "include"
     if not include.is_dir():
-        raise PlatformError(f"HipKittens was configured at {root}, but {include} does not exist: "
-                            f"point {HIPKITTENS_ENV} at a HipKittens checkout.")
+        raise PlatformError(
+            f"HipKittens was configured at {root}, but {include} does not exist: "
+            f"point {HIPKITTENS_ENV} at a HipKittens checkout."
+        )
     targets = arch.split(";")
     if len(targets) != 1:
         raise PlatformError(f"HipKittens builds for one arch at a time, not '{arch}': pick gfx942 or gfx950.")
@@ -89,14 +95,17 @@ def hipkittens_env(root: str | os.PathLike, arch: str, env: dict[str, str] | Non
     dirs = [str(include)]
     rocm = env.get("ROCM_PATH") or env.get("ROCM_HOME") or "/opt/rocm"
     if (Path(rocm) / "include" / "hip").is_dir():
-        dirs.append(str(Path(rocm) / "include" / "hip"))   # HipKittens' own builds add it too
+        dirs.append(str(Path(rocm) / "include" / "hip"))  # HipKittens' own builds add it too
     if env.get("CPLUS_INCLUDE_PATH"):
         dirs.append(env["CPLUS_INCLUDE_PATH"])
     flags = [define]
     if env.get("HIPCC_COMPILE_FLAGS_APPEND"):
         flags.insert(0, env["HIPCC_COMPILE_FLAGS_APPEND"])
-    return {"CPLUS_INCLUDE_PATH": os.pathsep.join(dirs), "HIPCC_COMPILE_FLAGS_APPEND": " ".join(flags),
-            HIPKITTENS_ENV: str(root)}
+    return {
+        "CPLUS_INCLUDE_PATH": os.pathsep.join(dirs),
+        "HIPCC_COMPILE_FLAGS_APPEND": " ".join(flags),
+        HIPKITTENS_ENV: str(root),
+    }
 
 
 class RocmPlatform(CudaPlatform):
@@ -126,9 +135,13 @@ class RocmPlatform(CudaPlatform):
         import torch
 
         if not getattr(torch.version, "hip", None):
-            raise PlatformError("This torch build has no ROCm support: install a ROCm build of torch, or use --platform cpu.")
+            raise PlatformError(
+                "This torch build has no ROCm support: install a ROCm build of torch, or use --platform cpu."
+            )
         if torch.cuda.device_count() == 0:
-            raise PlatformError("No AMD GPU is visible: check the ROCm driver and HIP_VISIBLE_DEVICES, or use --platform cpu.")
+            raise PlatformError(
+                "No AMD GPU is visible: check the ROCm driver and HIP_VISIBLE_DEVICES, or use --platform cpu."
+            )
         self._check_compiler()
 
     def _check_compiler(self) -> None:
@@ -160,7 +173,8 @@ class RocmPlatform(CudaPlatform):
         profile phase again under the profiler. torch.profiler's view stays if it leaves nothing."""
         import shutil
 
-        from tools.harness.profilers.rocprof import digest_run, digest_text, find_profiler, profiler_command
+        from tools.harness.profilers.rocprof import find_profiler, profiler_command
+        from tools.harness.profilers.rocprof_digest import digest_run, digest_text
 
         profiler = find_profiler()
         if profiler is None:

@@ -2,6 +2,7 @@
 (clang) verbatim, so nvcc-only flags break the build, and an explicit offload arch overrides the
 PYTORCH_ROCM_ARCH the harness sets. Static (AST), no subprocess; the static check calls
 `check_rocm_flags` for rocm candidates."""
+
 from __future__ import annotations
 
 import ast
@@ -16,15 +17,27 @@ RULE_OFFLOAD_ARCH = "rocm-offload-arch"
 
 # (pattern on one flag, what to do instead)
 _NVCC_ONLY: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^-{1,2}use_fast_math$"), "clang's spelling is -ffast-math (and fast math can break the 1e-4 fp32 tolerance)"),
+    (
+        re.compile(r"^-{1,2}use_fast_math$"),
+        "clang's spelling is -ffast-math (and fast math can break the 1e-4 fp32 tolerance)",
+    ),
     (re.compile(r"^-{1,2}(Xptxas|ptxas-options)\b"), "there is no ptxas on AMD: drop it"),
-    (re.compile(r"^-{1,2}(arch|gpu-architecture)[= ]?(sm|compute)_"), "the harness sets the AMD target through PYTORCH_ROCM_ARCH: drop it"),
-    (re.compile(r"^-{1,2}(gencode|generate-code)\b"), "the harness sets the AMD target through PYTORCH_ROCM_ARCH: drop it"),
+    (
+        re.compile(r"^-{1,2}(arch|gpu-architecture)[= ]?(sm|compute)_"),
+        "the harness sets the AMD target through PYTORCH_ROCM_ARCH: drop it",
+    ),
+    (
+        re.compile(r"^-{1,2}(gencode|generate-code)\b"),
+        "the harness sets the AMD target through PYTORCH_ROCM_ARCH: drop it",
+    ),
     (re.compile(r"^-code[= ]?(sm|compute)_"), "the harness sets the AMD target through PYTORCH_ROCM_ARCH: drop it"),
     (re.compile(r"^-{1,2}expt-(relaxed-constexpr|extended-lambda)$"), "clang needs no such flag: drop it"),
     (re.compile(r"^-{1,2}(Xcompiler|compiler-options)\b"), "hipcc is clang: pass host flags directly"),
     (re.compile(r"^-{1,2}maxrregcount\b"), "use __launch_bounds__ (and amdgpu_waves_per_eu) in the source instead"),
-    (re.compile(r"^-{1,2}(ftz|prec-div|prec-sqrt|fmad)=(true|false)$"), "an nvcc math switch; clang has -ffast-math / -fno-fast-math"),
+    (
+        re.compile(r"^-{1,2}(ftz|prec-div|prec-sqrt|fmad)=(true|false)$"),
+        "an nvcc math switch; clang has -ffast-math / -fno-fast-math",
+    ),
     (re.compile(r"^-lineinfo$|^--generate-line-info$"), "an nvcc switch; use -g if you need line info"),
     (re.compile(r"^-{1,2}(relocatable-device-code|rdc)[= ]?(true|false)$|^-dc$"), "an nvcc switch: drop it"),
     (re.compile(r"^-{1,2}(resource-usage|keep|source-in-ptx)$"), "an nvcc switch: drop it"),
@@ -95,7 +108,10 @@ def check_rocm_flags(source: str) -> list[Violation]:
                     continue
                 seen.add((line, piece))
                 rule, advice = problem
-                msg = (f"`{piece}` in {kw.arg} is an nvcc flag hipcc does not accept: {advice}."
-                       if rule == RULE_NVCC_FLAG else f"`{piece}` in {kw.arg}: {advice}.")
+                msg = (
+                    f"`{piece}` in {kw.arg} is an nvcc flag hipcc does not accept: {advice}."
+                    if rule == RULE_NVCC_FLAG
+                    else f"`{piece}` in {kw.arg}: {advice}."
+                )
                 out.append(Violation(line=line, rule=rule, message=msg))
     return sorted(out, key=lambda v: v.line)

@@ -1,5 +1,6 @@
 """Phase check: the candidate against the reference on fresh inputs from secret seeds, on poisoned
 memory, sometimes first, once more with other bytes in free memory; inputs must come back unmodified."""
+
 from __future__ import annotations
 
 import time
@@ -27,21 +28,29 @@ def check(s: Session) -> dict:
         result = _trial(s, ref, seed, cand_first, byte)
         result.trial, result.candidate_first = i, cand_first
         if i == len(seeds) and not result.passed:
-            result.problem = ("different results for the same inputs as trial 1 once free memory held other "
-                              f"bytes: the kernel reads memory it never wrote (uninitialised scratch, shared "
-                              f"memory or out of bounds); {result.problem}")
+            result.problem = (
+                "different results for the same inputs as trial 1 once free memory held other "
+                f"bytes: the kernel reads memory it never wrote (uninitialised scratch, shared "
+                f"memory or out of bounds); {result.problem}"
+            )
         trials.append(result.model_dump())
         if not result.passed:
             break
     passed = bool(trials) and all(t["passed"] for t in trials) and len(trials) == len(plan)
-    info = {"passed": passed, "trials": trials, "seconds": time.perf_counter() - t0,
-            "steps": {k: round(v, 4) for k, v in s.steps.items()}, "flops": s.flops}
+    info = {
+        "passed": passed,
+        "trials": trials,
+        "seconds": time.perf_counter() - t0,
+        "steps": {k: round(v, 4) for k, v in s.steps.items()},
+        "flops": s.flops,
+    }
     info["atol"], info["rtol"] = tolerance_for(getattr(torch, s.dtype, torch.float32), s.req.tolerance)
     if not passed:
         bad = next(t for t in trials if not t["passed"])
         order = "candidate ran first" if bad["candidate_first"] else "reference ran first"
-        raise PhaseFailure(Status.incorrect, f"trial {bad['trial'] + 1}/{len(plan)} ({order}): {bad['problem']}",
-                           check=info)
+        raise PhaseFailure(
+            Status.incorrect, f"trial {bad['trial'] + 1}/{len(plan)} ({order}): {bad['problem']}", check=info
+        )
     return info
 
 

@@ -1,5 +1,6 @@
 """Phases that measure: profile (what ran, whose it was, the floor), time (interleaved against the
 reference), baseline (the reference alone, for read_reference) and replay (for an outside profiler)."""
+
 from __future__ import annotations
 
 import time
@@ -29,9 +30,13 @@ def profile(s: Session) -> dict:
         records = run_profiled(s.platform, lambda: cand(*inputs), repeats=3)
         ref_records = run_profiled(s.platform, lambda: ref(*inputs), repeats=1)
     own_share = s.platform.own_share(records, plain, s.req.kernel_names)
-    info = {"kernels": [r.model_dump() for r in records[:12]], "own_share": own_share,
-            "reference_kernels": [r.model_dump() for r in ref_records[:6]],
-            "flops": s.flops, "min_bytes": s.min_bytes}
+    info = {
+        "kernels": [r.model_dump() for r in records[:12]],
+        "own_share": own_share,
+        "reference_kernels": [r.model_dump() for r in ref_records[:6]],
+        "flops": s.flops,
+        "min_bytes": s.min_bytes,
+    }
     if s.flops is not None:
         info["floor_ms"], info["bound"] = s.floor(s.flops, s.min_bytes, s.dtype)
     info["seconds"] = time.perf_counter() - t0
@@ -70,21 +75,40 @@ def time_candidate(s: Session) -> dict:
 
     t0 = time.perf_counter()
     with s.torch.no_grad():
-        run = interleaved(s.platform, lambda x: ref(*x), lambda x: cand(*x), make_inputs, verify,
-                          warmup=s.req.warmup, budget_s=s.req.time_budget_s,
-                          min_trials=s.req.min_timing_trials, max_trials=s.req.max_timing_trials)
+        run = interleaved(
+            s.platform,
+            lambda x: ref(*x),
+            lambda x: cand(*x),
+            make_inputs,
+            verify,
+            warmup=s.req.warmup,
+            budget_s=s.req.time_budget_s,
+            min_trials=s.req.min_timing_trials,
+            max_trials=s.req.max_timing_trials,
+        )
     if run.mismatch:
-        raise PhaseFailure(Status.rejected, f"outputs during timing did not match the reference ({run.mismatch}): "
-                           f"every timed call gets fresh inputs, so cached or replayed results fail")
+        raise PhaseFailure(
+            Status.rejected,
+            f"outputs during timing did not match the reference ({run.mismatch}): "
+            f"every timed call gets fresh inputs, so cached or replayed results fail",
+        )
     r, c = summarise(run.ref_ms), summarise(run.cand_ms)
     excess = run.excess_gap_ms()
-    info = {"reference": r.model_dump(), "candidate": c.model_dump(), "speedup": r.median_ms / c.median_ms,
-            "excess_gap_ms": excess, "seconds": time.perf_counter() - t0}
+    info = {
+        "reference": r.model_dump(),
+        "candidate": c.model_dump(),
+        "speedup": r.median_ms / c.median_ms,
+        "excess_gap_ms": excess,
+        "seconds": time.perf_counter() - t0,
+    }
     if excess > max(0.02, 0.25 * c.median_ms):
-        raise PhaseFailure(Status.rejected,
-                           f"work ran outside the current stream: the device stayed busy {excess:.3g} ms per call "
-                           f"after your stream's last kernel (your stream's time was {c.median_ms:.3g} ms); launch "
-                           f"on at::cuda::getCurrentCUDAStream() and join any other stream before returning", time=info)
+        raise PhaseFailure(
+            Status.rejected,
+            f"work ran outside the current stream: the device stayed busy {excess:.3g} ms per call "
+            f"after your stream's last kernel (your stream's time was {c.median_ms:.3g} ms); launch "
+            f"on at::cuda::getCurrentCUDAStream() and join any other stream before returning",
+            time=info,
+        )
     return info
 
 
@@ -100,10 +124,28 @@ def baseline(s: Session) -> dict:
         flops, out = count_flops(lambda: ref(*inputs))
         min_bytes = float(tensor_bytes(inputs) + tensor_bytes(out) + sum(tensor_bytes(p) for p in ref.parameters()))
         del out
-        run = interleaved(s.platform, lambda x: ref(*x), lambda x: ref(*x), lambda i: (inputs, inputs),
-                          lambda c, r: None, warmup=2, budget_s=s.req.time_budget_s / 2, min_trials=5, max_trials=50)
+        run = interleaved(
+            s.platform,
+            lambda x: ref(*x),
+            lambda x: ref(*x),
+            lambda i: (inputs, inputs),
+            lambda c, r: None,
+            warmup=2,
+            budget_s=s.req.time_budget_s / 2,
+            min_trials=5,
+            max_trials=50,
+        )
     floor, bound = s.floor(flops, min_bytes, main_dtype(inputs))
-    shapes = [f"{tuple(x.shape)} {str(x.dtype).removeprefix('torch.')}" if isinstance(x, torch.Tensor) else repr(x)
-              for x in inputs]
-    return {"reference": summarise(run.ref_ms).model_dump(), "flops": flops, "min_bytes": min_bytes,
-            "floor_ms": floor, "bound": bound, "inputs": shapes, "device": s.platform.describe()}
+    shapes = [
+        f"{tuple(x.shape)} {str(x.dtype).removeprefix('torch.')}" if isinstance(x, torch.Tensor) else repr(x)
+        for x in inputs
+    ]
+    return {
+        "reference": summarise(run.ref_ms).model_dump(),
+        "flops": flops,
+        "min_bytes": min_bytes,
+        "floor_ms": floor,
+        "bound": bound,
+        "inputs": shapes,
+        "device": s.platform.describe(),
+    }

@@ -1,6 +1,7 @@
 """NVIDIA Nsight Compute (ncu) for the counters a model asks for: the command that wraps a worker, the
 raw CSV it writes, and a short digest per kernel. Sections rather than metric names are requested, so
 one ncu version's renamed metric cannot fail the run; the digest reads the columns it knows by name."""
+
 from __future__ import annotations
 
 import csv
@@ -48,8 +49,20 @@ def find_ncu() -> str | None:
 def ncu_command(exe: str, log_file: Path, kernel_names: list[str], launches: int = 3) -> list[str]:
     """The prefix to put before `python -m tools.harness.worker`: profile the first `launches` launches of the
     candidate's own kernels (by name) in the worker and its children, base units, raw CSV."""
-    cmd = [exe, "--csv", "--page", "raw", "--print-units", "base", "--target-processes", "all",
-           "--launch-count", str(launches), "--log-file", str(log_file)]
+    cmd = [
+        exe,
+        "--csv",
+        "--page",
+        "raw",
+        "--print-units",
+        "base",
+        "--target-processes",
+        "all",
+        "--launch-count",
+        str(launches),
+        "--log-file",
+        str(log_file),
+    ]
     for section in SECTIONS:
         cmd += ["--section", section]
     if kernel_names:
@@ -69,8 +82,7 @@ def _number(text: str | None) -> float | None:
 def parse_raw_csv(text: str) -> list[dict[str, str]]:
     """ncu's `--page raw --csv` output: a header row, a units row, then one row per profiled launch.
     Lines ncu prints about itself start with '=='."""
-    body = "\n".join(line for line in text.lstrip("\ufeff").splitlines()
-                     if line.strip() and not line.startswith("=="))
+    body = "\n".join(line for line in text.lstrip("\ufeff").splitlines() if line.strip() and not line.startswith("=="))
     rows = [{k.strip(): v for k, v in r.items() if k} for r in csv.DictReader(io.StringIO(body))]
     # the units row names no kernel; a launch row always does
     return [r for r in rows if (r.get("Kernel Name") or r.get("Function Name") or "").strip()]
@@ -139,8 +151,11 @@ def cuda_counters(run, workdir: Path, kernel_names: list[str]) -> tuple[str, dic
     """run(prefix, workdir) runs the candidate-replay worker under `prefix`; returns (text, data)."""
     exe = find_ncu()
     if exe is None:
-        return ("counters: ncu (Nsight Compute) is not installed here; install it or point CUDA_HOME at a "
-                "toolkit that has it.", {})
+        return (
+            "counters: ncu (Nsight Compute) is not installed here; install it or point CUDA_HOME at a "
+            "toolkit that has it.",
+            {},
+        )
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "ncu.csv"
@@ -148,9 +163,13 @@ def cuda_counters(run, workdir: Path, kernel_names: list[str]) -> tuple[str, dic
     rows = parse_raw_csv(log.read_text()) if log.exists() else []
     if not rows:
         ncu_log = log.read_text() if log.exists() else "(ncu wrote no log file)"
-        return (f"counters: ncu recorded nothing: {_why_empty(out.log_tail + chr(10) + ncu_log)}.",
-                {"vendor": "ncu", "kernels": [], "worker_log_tail": out.log_tail[-1500:], "ncu_log_head": ncu_log[:1500]})
+        return (
+            f"counters: ncu recorded nothing: {_why_empty(out.log_tail + chr(10) + ncu_log)}.",
+            {"vendor": "ncu", "kernels": [], "worker_log_tail": out.log_tail[-1500:], "ncu_log_head": ncu_log[:1500]},
+        )
     kernels = digest(rows)
-    return ("ncu counters for your kernels (mean over launches; the profiler serialises and replays each "
-            "launch, so its times run a little high):\n" + digest_text(kernels),
-            {"vendor": "ncu", "kernels": [k.model_dump() for k in kernels]})
+    return (
+        "ncu counters for your kernels (mean over launches; the profiler serialises and replays each "
+        "launch, so its times run a little high):\n" + digest_text(kernels),
+        {"vendor": "ncu", "kernels": [k.model_dump() for k in kernels]},
+    )

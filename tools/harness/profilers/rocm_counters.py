@@ -1,12 +1,20 @@
 """Counters on AMD, when the model asks: one rocprofv3 run per counter pass (a pass is what the
 hardware can count at once), merged into the per-kernel digest."""
+
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
-from tools.harness.profilers.rocprof import (COUNTER_PASSES, digest, digest_text, find_profiler, output_files,
-                           parse_counter_collection, parse_kernel_trace, profiler_command)
+from tools.harness.profilers.rocprof import (
+    COUNTER_PASSES,
+    find_profiler,
+    output_files,
+    parse_counter_collection,
+    parse_kernel_trace,
+    profiler_command,
+)
+from tools.harness.profilers.rocprof_digest import digest, digest_text
 
 
 def merge_passes(out_dirs: list[Path], name: str, kernel_names: list[str]):

@@ -1,9 +1,10 @@
 """A basic profile from torch.profiler: which kernels (or, on the CPU, which ATen ops) ran and for how
 long, and how much of the device time was the candidate's own code. Which events count is the
 platform's choice (`Platform.profile_records`)."""
+
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from tools.harness.results import KernelRecord
 
