@@ -41,6 +41,12 @@ def _settings(assign: list[str] | None = None, **flags):
     return Settings(**given)
 
 
+UNSAFE_OPT = typer.Option(
+    False,
+    "--unsafe-no-sandbox",
+    help="run candidate code outside bubblewrap, with your rights: it can then read your files and keys, "
+    "write the harness and the results, and reach the network (see README)",
+)
 SET_OPT = typer.Option(
     None,
     "--set",
@@ -98,18 +104,20 @@ def solve(
     price_input: float | None = _opt("--price-input", "USD per million input tokens (default: agent/prices.json)"),
     price_output: float | None = _opt("--price-output", "USD per million output tokens"),
     no_progress: bool = typer.Option(False, "--no-progress", help="no live display, one line per finished thread"),
+    unsafe_no_sandbox: bool = UNSAFE_OPT,
     assign: list[str] | None = SET_OPT,
     level: int | None = typer.Option(None, "--level", hidden=True),
 ):
     """Run the agent on KernelBench problems; results, kernels and traces land in --out."""
     flags = dict(locals())  # the options are named as the settings they set, but for those fixed below
-    for name in ("level1", "level2", "level3", "level4", "range_", "no_progress", "assign"):
+    for name in ("level1", "level2", "level3", "level4", "range_", "no_progress", "assign", "unsafe_no_sandbox"):
         flags.pop(name)
     flags.update(
         level=_level(level1, level2, level3, level4, level),
         range=range_,
         resume=resume or None,
         progress=False if no_progress else None,
+        sandbox=False if unsafe_no_sandbox else None,
     )
     s = _settings(assign, **flags)
     from agent.runner import solve as run_solve
@@ -142,6 +150,7 @@ def eval_(
     counters: bool = typer.Option(
         False, "--counters", help="add the vendor profiler's counters (ncu, rocprofv3) for a correct kernel"
     ),
+    unsafe_no_sandbox: bool = UNSAFE_OPT,
     assign: list[str] | None = SET_OPT,
 ):
     """Evaluate one kernel file with the same harness, no LLM. Exit 0 when correct, 1 when not."""
@@ -155,7 +164,7 @@ def eval_(
         raise UserError(f"Bad --upto '{upto}': use {', '.join(UPTO)}.")
     if not kernel.is_file():
         raise UserError(f"Kernel file {kernel} does not exist.")
-    s = _settings(assign, dataset=dataset, platform=platform, arch=arch)
+    s = _settings(assign, dataset=dataset, platform=platform, arch=arch, sandbox=False if unsafe_no_sandbox else None)
     prob = resolve_problem(problem, s.dataset)
     plat = s.platform or detect()
     evaluator = make_evaluator(s, plat)

@@ -69,7 +69,7 @@ def test_a_whole_run_passes_with_its_waits_and_fixed_cost(run, capsys):
     assert report(run) == 0
     text = capsys.readouterr().out
     assert "checks: OK: 2 problems, 4 traces" in text
-    assert "(concurrency 2, spares 1 by default)" in text  # the cpu platform keeps one, whatever the threads
+    assert "(concurrency 2, spares 1 by default; sandbox on)" in text  # the cpu platform keeps one spare
     assert "before the first interval 1.0 s" in text and "after the last 1.0 s" in text
     assert "waited for a worker's imports: mean" in text and "waited for a lane: mean" in text
     assert "overlaps" in text and "FAILED" not in text

@@ -91,6 +91,8 @@ def run_agent(args, gpus: list[str], picked: list[dict], out: Path) -> dict:
     env["HIPGEN_GPUS"] = ",".join(gpus)  # Settings.gpus from the environment, for a CLI without --gpus
     if args.spares is not None:
         env["HIPGEN_SPARES"] = str(args.spares)
+    if args.unsafe_no_sandbox:
+        env["HIPGEN_SANDBOX"] = "false"  # Settings.sandbox, for a CLI without --unsafe-no-sandbox
     dataset = Path(tempfile.mkdtemp(prefix="hipgen-throughput-data-"))
     try:
         (dataset / "level1").mkdir()
@@ -134,6 +136,7 @@ def run_agent(args, gpus: list[str], picked: list[dict], out: Path) -> dict:
         "samples": args.samples,
         "concurrency": args.concurrency,
         "spares": args.spares,
+        "sandbox": not args.unsafe_no_sandbox,
         "cache": str(args.cache),
         "command": cmd,
         "start": start,
@@ -154,7 +157,7 @@ def run_agent(args, gpus: list[str], picked: list[dict], out: Path) -> dict:
     return meta
 
 
-def prewarm(cache: Path, picked: list[dict]) -> int:
+def prewarm(cache: Path, picked: list[dict], sandbox: bool = True) -> int:
     """Build every picked fixture into the cache, all at once, so that a later run measures evaluation
     rather than nvcc. The scripted variants differ only in Python, so they reuse these builds."""
     from concurrent.futures import ThreadPoolExecutor
@@ -163,7 +166,7 @@ def prewarm(cache: Path, picked: list[dict]) -> int:
     from tools.harness.evaluator import Evaluator
     from tools.problem import Problem
 
-    ev = Evaluator(EvalConfig(platform="cuda", cache_dir=cache))
+    ev = Evaluator(EvalConfig(platform="cuda", cache_dir=cache, sandbox=sandbox))
 
     def build(p: dict):
         t0 = time.time()
@@ -292,7 +295,9 @@ def report(out: Path) -> int:
         raise UsageError(f"{meta_path} is missing: {out} was not made by this benchmark")
     meta = json.loads(meta_path.read_text())
     config_path = out / "run_config.json"
-    kept = (json.loads(config_path.read_text()) if config_path.is_file() else {}).get("spares", "?")
+    run_config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    kept = run_config.get("spares", "?")
+    jailed = (run_config.get("settings") or {}).get("sandbox")
     gpus, problems, samples = meta["gpus"], meta["problems"], int(meta["samples"])
     start, end = float(meta["start"]), float(meta["end"])
     wall = end - start
@@ -313,7 +318,8 @@ def report(out: Path) -> int:
         (
             "problems x samples",
             f"{len(problems)} x {samples} (concurrency {meta.get('concurrency')}, "
-            f"spares {kept}{'' if meta.get('spares') else ' by default'})",
+            f"spares {kept}{'' if meta.get('spares') else ' by default'}; "
+            f"sandbox {'on' if jailed else 'off' if jailed is False else '?'})",
         ),
         (
             "candidates evaluated",
@@ -415,6 +421,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds the agent run may take (default 3600)")
     ap.add_argument("--report-only", action="store_true", help="read the run in --out again; run nothing")
     ap.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="evaluate outside bubblewrap (to measure what the sandbox costs; builds have their own cache entries)",
+    )
+    ap.add_argument(
         "--prewarm-only",
         action="store_true",
         help="only build the picked fixtures into --cache (no run; --out is not used)",
@@ -424,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.prewarm_only:
             if args.cache is None:
                 raise UsageError("--cache DIR is required with --prewarm-only")
-            return prewarm(args.cache.expanduser().resolve(), pick_problems(args.problems))
+            return prewarm(args.cache.expanduser().resolve(), pick_problems(args.problems), not args.unsafe_no_sandbox)
         if args.out is None:
             raise UsageError(
                 "--out DIR is required: the run folder (new or empty, or an earlier one with --report-only)"

@@ -29,11 +29,12 @@ def ours(cache: Path, kernel: str, problem: str):
     from tools.harness.evaluator import Evaluator
     from tools.problem import Problem
 
-    r = Evaluator(EvalConfig(platform="cuda", cache_dir=cache, time_budget_s=2.0)).evaluate(
-        Problem.from_file(GPU / problem), (KERNELS / kernel).read_text(), "profile"
-    )
+    ev = Evaluator(EvalConfig(platform="cuda", cache_dir=cache, time_budget_s=2.0))
+    source = (KERNELS / kernel).read_text()
+    r = ev.evaluate(Problem.from_file(GPU / problem), source, "profile")
     assert r.status.value == "ok", r.reason
-    return r
+    ev.close()
+    return r, ev.build_dir(source)
 
 
 def in_process(build_dir: Path, kernel: str, problem: str) -> dict[str, float]:
@@ -113,15 +114,12 @@ def main():
 
     cache = Path(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix="hipgen-agree-"))
     ARCH = "{}.{}".format(*torch.cuda.get_device_capability())
-    from tools.harness.evaluator import build_hash
     from tools.harness.source_extract import extract_sources
 
     rows = []
     for kernel, problem in CASES:
-        first, second = ours(cache, kernel, problem), ours(cache, kernel, problem)
-        source = (KERNELS / kernel).read_text()
-        # the Evaluator above was given no arch, and its build folder's name says so
-        build_dir = cache / "extensions" / build_hash(source, extract_sources(source).build_key, "cuda", None)
+        (first, build_dir), (second, _) = ours(cache, kernel, problem), ours(cache, kernel, problem)
+        # Loading that build here, outside the sandbox, makes load_inline build it again at this path.
         a, b = first.timing.candidate.median_ms, second.timing.candidate.median_ms
         local = in_process(build_dir, kernel, problem)
         nc = ncu(build_dir, kernel, problem, extract_sources((KERNELS / kernel).read_text()).kernel_names)

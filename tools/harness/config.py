@@ -46,6 +46,9 @@ class EvalConfig(BaseModel):
         "(a run: one per thread, at most one per CPU core; alone: one per lane and one more)",
     )
     keep_spares: bool = Field(True, description="keep workers started and imported ahead of need")
+    sandbox: bool = Field(
+        True, description="run candidate code inside bubblewrap (tools.harness.jail); off only with --unsafe-no-sandbox"
+    )
     build_jobs: int = Field(default_factory=_default_build_jobs, ge=1, description="builds at once")
     jobs_per_build: int = Field(2, ge=1)
     timeouts: dict[str, float] = Field(default_factory=_default_timeouts, description="seconds per worker phase")

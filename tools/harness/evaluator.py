@@ -13,12 +13,14 @@ from pathlib import Path
 from tools.errors import PlatformError
 from tools.harness import device, verdict
 from tools.harness.config import EvalConfig
+from tools.harness.jail import Jail
 from tools.harness.lanes import Lanes
 from tools.harness.launcher import Launcher
 from tools.harness.protocol import UPTO, Phase, Upto, WorkerRequest
 from tools.harness.result_cache import NamedLocks, ResultCache
 from tools.harness.results import EvalResult, Status
-from tools.harness.sandbox import describe_exit, scrubbed_env
+from tools.harness.sandbox import BuildFolder, describe_exit, scrubbed_env
+from tools.harness.slot import BUILT
 from tools.harness.source_extract import ExtensionSources, extract_sources
 from tools.harness.static_check import check_source
 from tools.harness.workspace import Workspace, build_hash, source_hash, text_key
@@ -32,9 +34,16 @@ class Evaluator:
         self.platform = get_platform(config.platform)
         self.platform.check_available()
         self.workspace = Workspace(config.cache_dir)
+        self.jail = Jail(self.platform.sandbox_devices()) if config.sandbox else None
         self.lanes = Lanes(self.lane_devices, lane_log)
         self.launcher = Launcher(
-            config, self.platform, self.workspace, self.lanes, self.build_env, lambda: len(self.lane_devices())
+            config,
+            self.platform,
+            self.workspace,
+            self.lanes,
+            self.build_env,
+            lambda: len(self.lane_devices()),
+            self.jail,
         )
         self._builds = threading.Semaphore(config.build_jobs)
         self._cache = ResultCache()
@@ -89,7 +98,12 @@ class Evaluator:
         return source_hash(source, self.platform.name, self.arch())
 
     def _build_dir(self, source: str, extracted: ExtensionSources) -> Path:
-        return self.workspace.build_dir(build_hash(source, extracted.build_key, self.platform.name, self.arch()))
+        name = build_hash(source, extracted.build_key, self.platform.name, self.arch(), self.jail is not None)
+        return self.workspace.build_dir(name)
+
+    def build_dir(self, source: str) -> Path:
+        """The cache entry that holds (or will hold) this candidate's build."""
+        return self._build_dir(source, extract_sources(source))
 
     def _request(self, problem: Problem, phases: list[Phase], **fields) -> WorkerRequest:
         return WorkerRequest(
@@ -162,6 +176,7 @@ class Evaluator:
             check_seeds=[secrets.randbits(31) for _ in range(self.config.check_trials)],
             kernel_names=extracted.kernel_names,
             flops=self._flops.get(pkey),
+            build_calls=extracted.build_calls,
         )
         if self._build(req, build_dir, h, result):
             self._measure(problem, req, build_dir, h, upto, checked, result)
@@ -175,19 +190,21 @@ class Evaluator:
         return result
 
     def _build(self, req: WorkerRequest, build_dir: Path, h: str, result: EvalResult) -> bool:
-        """Build the candidate's extension unless an earlier candidate with the same native code did."""
+        """Build the candidate's extension unless an earlier candidate with the same native code did. Where
+        its load_inline arguments read plainly (req.build_calls) the build runs none of its Python."""
         with self._locks(build_dir.name):
-            if (build_dir / ".built").exists():
+            if (build_dir / BUILT).exists():
                 return True
             build_dir.mkdir(parents=True, exist_ok=True)
             with self._builds:
                 out = self.launcher.run(
                     req.model_copy(update={"phases": [Phase.build]}),
-                    self.launcher.env(None, build_dir),
+                    None,
                     self.workspace.run_dir(f"{h}-build"),
+                    BuildFolder(build_dir, keep=True),
                 )
             verdict.fold(result, out)
-            if result.status != Status.ok:
+            if result.status != Status.ok or not (build_dir / BUILT).exists():
                 shutil.rmtree(build_dir, ignore_errors=True)  # a killed build leaves lock files behind
                 return False
             return True
@@ -202,23 +219,22 @@ class Evaluator:
         checked: EvalResult | None,
         result: EvalResult,
     ) -> None:
-        """The phases after the build, in a worker that imports the built extension."""
+        """The phases after the build, in a worker that imports the candidate and its built extension."""
         phases = [p for p in UPTO[upto] if not (p == Phase.check and checked is not None)]
-        req = req.model_copy(update={"phases": phases})
+        imported = result.build is not None and req.build_calls is None  # the build worker imported it
+        req = req.model_copy(update={"phases": phases, "build_calls": None})
         workdir = self.workspace.run_dir(f"{h}-{upto}")
-        if phases == [Phase.build]:
-            if result.build is None:
-                # A build made earlier (by a candidate with the same native code) still has to import; that
-                # needs no device to itself, so it does not wait for or hold a lane.
-                verdict.fold(
-                    result, self.launcher.run(req, self.launcher.env(self.lane_devices()[0], build_dir), workdir)
-                )
-            return
         first_build = result.build
-        verdict.fold(result, self.launcher.run_on_lane(req, build_dir, workdir, h, problem.name))
+        if phases == [Phase.build]:
+            if not imported:
+                # Importing needs no device to itself, so it does not wait for or hold a lane.
+                out = self.launcher.run(req, self.lane_devices()[0], workdir, BuildFolder(build_dir))
+                verdict.fold(result, out)
+        else:
+            verdict.fold(result, self.launcher.run_on_lane(req, BuildFolder(build_dir), workdir, h, problem.name))
         if checked is not None and result.check is None:
             result.check = checked.check
-        if first_build is not None and result.build is not None:
+        if first_build is not None and result.build is not None and result.build is not first_build:
             result.build.seconds, result.build.cached = first_build.seconds, False
 
     def _vendor_profile(
@@ -227,7 +243,7 @@ class Evaluator:
         req = req.model_copy(update={"phases": [Phase.build, Phase.profile]})
 
         def run(prefix: list[str], workdir: Path):
-            return self.launcher.run_prefixed_on_lane(req, build_dir, h, problem.name, prefix, workdir)
+            return self.launcher.run_prefixed_on_lane(req, BuildFolder(build_dir), h, problem.name, prefix, workdir)
 
         self.platform.vendor_profile(run, self.workspace.run_dir(f"{h}-vendor"), req.kernel_names, result.profile)
 
@@ -238,13 +254,13 @@ class Evaluator:
         h = self.source_hash(source)
         extracted = extract_sources(source)
         build_dir, cand_path = self._build_dir(source, extracted), self.workspace.candidate_file(h)
-        if not (build_dir / ".built").exists() or not cand_path.exists():
+        if not (build_dir / BUILT).exists() or not cand_path.exists():
             return "counters: profile_kernel this candidate first (it has not been built).", {}
         req = self._request(
             problem, [Phase.build, Phase.replay], candidate_path=str(cand_path), kernel_names=extracted.kernel_names
         )
 
         def run(prefix: list[str], workdir: Path):
-            return self.launcher.run_prefixed_on_lane(req, build_dir, h, problem.name, prefix, workdir)
+            return self.launcher.run_prefixed_on_lane(req, BuildFolder(build_dir), h, problem.name, prefix, workdir)
 
         return self.platform.counters(run, self.workspace.run_dir(f"{h}-counters"), extracted.kernel_names)

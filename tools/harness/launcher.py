@@ -1,5 +1,6 @@
-"""Starts the worker processes of one evaluator: taken from the spares where it can, with the scrubbed
-environment, the lane's device, the build folder and the build target, on a lane when it measures."""
+"""Starts the worker processes of one evaluator: taken from the spares where it can, inside the jail,
+with the scrubbed environment, the lane's device, the build folder and the build target, on a lane
+when it measures."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tools.harness.config import EvalConfig
+from tools.harness.jail import Jail
 from tools.harness.lanes import Lanes
 from tools.harness.protocol import WorkerRequest
-from tools.harness.sandbox import WorkerOutcome, run_worker, scrubbed_env
-from tools.harness.spares import SparePool, Started, discard
+from tools.harness.sandbox import BuildFolder, WorkerOutcome, WorkerRunner, scrubbed_env
+from tools.harness.spares import SparePool, discard
 from tools.harness.workspace import Workspace
 
 
@@ -24,13 +26,17 @@ class Launcher:
         lanes: Lanes,
         build_env: Callable[[], dict[str, str]],
         lane_count: Callable[[], int],
+        jail: Jail | None,
     ):
         """build_env and lane_count are asked when first needed: both may need the device probe."""
         self.config, self.platform, self.workspace, self.lanes = config, platform, workspace, lanes
         self._build_env, self._lane_count = build_env, lane_count
         # Where the platform allows, the next spare starts while the current worker runs (it touches no
         # device); where the host is what is timed, it starts afterwards.
-        self.spares = SparePool(workspace.spares, early=platform.spares_overlap_timing) if config.keep_spares else None
+        self.spares = (
+            SparePool(workspace.spares, early=platform.spares_overlap_timing, jail=jail) if config.keep_spares else None
+        )
+        self.runner = WorkerRunner(config.timeouts, self.spares, jail)
         if self.spares is not None:
             weakref.finalize(self, self.spares.close)
 
@@ -52,11 +58,9 @@ class Launcher:
             self.spares.depth = self.spare_depth()
             self.spares.replenish(self._worker_env({}))
 
-    def env(self, device: int | None, build_dir: Path | None) -> dict[str, str]:
+    def env(self, device: int | None) -> dict[str, str]:
         env = self._worker_env(self._build_env())
         env.update(self.platform.visible_devices_env(device))
-        if build_dir is not None:
-            env["TORCH_EXTENSIONS_DIR"] = str(build_dir)
         return env
 
     def _worker_env(self, build: dict[str, str]) -> dict[str, str]:
@@ -64,44 +68,30 @@ class Launcher:
         env.setdefault("MAX_JOBS", str(self.config.jobs_per_build))
         return env
 
-    def run(
-        self,
-        req: WorkerRequest,
-        env: dict[str, str],
-        workdir: Path,
-        prefix: list[str] | None = None,
-        started: Started | None = None,
-    ) -> WorkerOutcome:
-        return run_worker(
-            req,
-            env=env,
-            workdir=workdir,
-            timeouts=self.config.timeouts,
-            prefix=prefix,
-            spares=self.spares,
-            started=started,
-        )
+    def run(self, req: WorkerRequest, device: int | None, workdir: Path, build: BuildFolder | None) -> WorkerOutcome:
+        """A worker off the lanes (a build, or an import that needs no device to itself)."""
+        return self.runner.run(req, self.env(device), workdir, build=build)
 
     def run_on_lane(
-        self, req: WorkerRequest, build_dir: Path | None, workdir: Path, what: str, problem: str
+        self, req: WorkerRequest, build: BuildFolder | None, workdir: Path, what: str, problem: str
     ) -> WorkerOutcome:
         """Run a worker on a device lane. Where spares start early, the worker is taken and waited for
         first, and only then a lane: no GPU sits idle while a worker imports torch."""
         started = None
         if self.spares is not None and self.spares.early:
             self.spares.depth = self.spare_depth()
-            started = self.spares.take_ready(self.env(None, build_dir), self.config.timeouts["setup"])
+            started = self.spares.take_ready(self.env(None), self.config.timeouts["setup"])
         try:
             with self.lanes.hold(what, problem, req.phases, started.ready_wait if started else 0.0) as lane:
-                return self.run(req, self.env(lane, build_dir), workdir, started=started)
+                return self.runner.run(req, self.env(lane), workdir, started=started, build=build)
         except BaseException:
             if started is not None:
                 discard(started)
             raise
 
     def run_prefixed_on_lane(
-        self, req: WorkerRequest, build_dir: Path, what: str, problem: str, prefix: list[str], workdir: Path
+        self, req: WorkerRequest, build: BuildFolder, what: str, problem: str, prefix: list[str], workdir: Path
     ) -> WorkerOutcome:
         """A fresh worker wrapped in a profiler command, on a lane (no spare: the profiler starts it)."""
         with self.lanes.hold(what, problem, req.phases) as lane:
-            return self.run(req, self.env(lane, build_dir), workdir, prefix)
+            return self.runner.run(req, self.env(lane), workdir, prefix, build=build)

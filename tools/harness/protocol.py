@@ -45,6 +45,9 @@ class WorkerRequest(BaseModel):
     max_timing_trials: int = 100
     warmup: int = 3
     flops: float | None = None  # the reference's FLOPs when already counted for this problem
+    # A build from the candidate's load_inline arguments (source_extract.build_calls), run without
+    # importing the candidate, so none of its Python runs while the shared build is made.
+    build_calls: list[dict] | None = None
     # Where this evaluation's worker works and logs, and what of its environment a spare worker,
     # started before the evaluation existed, sets for itself (its build folder, its lane's device).
     workdir: str | None = None

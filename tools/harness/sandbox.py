@@ -6,13 +6,17 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from tools.harness import slot
+from tools.harness.jail import INSIDE_BUILD, Jail
 from tools.harness.protocol import WorkerRequest
 from tools.harness.spares import SparePool, Started, discard, request_env, start_worker
 
@@ -75,63 +79,126 @@ class WorkerOutcome(BaseModel):
     spare: bool = False  # a spare worker, started ahead of need, ran it
 
 
+@dataclass
+class BuildFolder:
+    """The cache entry a worker imports its build from, or makes it in; `keep`: a run that ends well
+    (a build) leaves its build as the entry."""
+
+    path: Path
+    keep: bool = False
+
+
+class WorkerRunner:
+    """Runs workers for one evaluator: fresh or spare, inside the jail when there is one."""
+
+    def __init__(
+        self,
+        timeouts: dict[str, float],
+        spares: SparePool | None = None,
+        jail: Jail | None = None,
+        log_limit: int = 3000,
+    ):
+        self.timeouts, self.spares, self.jail, self.log_limit = timeouts, spares, jail, log_limit
+
+    def run(
+        self,
+        req: WorkerRequest,
+        env: dict[str, str],
+        workdir: Path,
+        prefix: list[str] | None = None,
+        started: Started | None = None,
+        build: BuildFolder | None = None,
+    ) -> WorkerOutcome:
+        """`prefix` wraps the worker in a profiler command (rocprofv3 ... --), which writes into `workdir`.
+        `started`: a ready spare the caller took already (it waited for it before asking for a device);
+        else one is taken from the spares if there are any, and a new one left waiting afterwards."""
+        workdir.mkdir(parents=True, exist_ok=True)
+        t_start = time.monotonic()
+        pooled = self.spares is not None and not prefix and started is None
+        if pooled:
+            started = self.spares.take(env)
+        out = WorkerOutcome(spare=started is not None)
+        if pooled and self.spares.early:
+            self.spares.replenish(env)
+        if started is None:
+            (workdir / "worker.log").unlink(missing_ok=True)
+            started = start_worker(env, workdir, workdir / "worker.log", prefix, jail=self.jail)
+        where = started.slot or workdir
+        req = self._prepare(req, env, where, build)
+        try:
+            _drive(started, req, out, self.timeouts, t_start, profiled=bool(prefix))
+        finally:
+            discard(started)
+        out.returncode = started.proc.returncode
+        if self.jail is not None and out.returncode is not None and 128 < out.returncode <= 128 + 64:
+            out.returncode = 128 - out.returncode  # bubblewrap exits 128+N for a child killed by signal N
+        out.wall_seconds = time.monotonic() - t_start
+        out.setup_seconds += started.ready_wait
+        out.log_tail = _tail(where / "worker.log", self.log_limit)
+        self._finish(out, where, workdir, build)
+        if pooled and not self.spares.early:
+            self.spares.replenish(env)
+        return out
+
+    def _prepare(self, req: WorkerRequest, env: dict[str, str], where: Path, build: BuildFolder | None):
+        wenv = request_env(env)
+        if self.jail is not None:
+            req = slot.take_inputs(req, where)
+            if build is not None:
+                slot.take_build(build.path, where)
+                wenv["TORCH_EXTENSIONS_DIR"] = str(INSIDE_BUILD)
+        elif build is not None:
+            wenv["TORCH_EXTENSIONS_DIR"] = str(build.path)
+        return req.model_copy(update={"workdir": str(where), "log_path": str(where / "worker.log"), "env": wenv})
+
+    def _finish(self, out: WorkerOutcome, where: Path, workdir: Path, build: BuildFolder | None) -> None:
+        done = out.finished and bool(out.records) and out.records[-1].get("event") == "done"
+        if build is not None and build.keep and done:
+            if self.jail is not None:
+                slot.give_build(where, build.path)
+            else:
+                (build.path / slot.BUILT).touch()
+        if self.jail is None:
+            return
+        if where != workdir:  # a spare's slot: its log goes where a fresh worker's would have been
+            shutil.copyfile(where / "worker.log", workdir / "worker.log")
+            shutil.rmtree(where, ignore_errors=True)
+        else:
+            slot.clear(where)
+
+
 def run_worker(
     req: WorkerRequest,
     *,
     env: dict[str, str],
     workdir: Path,
     timeouts: dict[str, float],
-    log_limit: int = 3000,
     prefix: list[str] | None = None,
     spares: SparePool | None = None,
     started: Started | None = None,
 ) -> WorkerOutcome:
-    """`prefix` wraps the worker in a profiler command (rocprofv3 ... --). `spares`: take a waiting
-    worker for this environment if there is one, and leave a new one waiting afterwards. `started`: a
-    ready spare the caller took already (it waited for it before asking for a device)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    log_path = workdir / "worker.log"
-    log_path.unlink(missing_ok=True)
-    t_start = time.monotonic()
-    pooled = spares is not None and not prefix and started is None
-    if pooled:
-        started = spares.take(env)
-    out = WorkerOutcome(spare=started is not None)
-    if pooled and spares.early:
-        spares.replenish(env)
-    if started is None:
-        started = start_worker(env, workdir, log_path, prefix)
-    req = req.model_copy(
-        update={
-            "channel_fd": started.child_fd,
-            "workdir": str(workdir),
-            "log_path": str(log_path),
-            "env": request_env(env),
-        }
-    )
+    """One worker, outside any jail (tests of the runner itself); see WorkerRunner.run."""
+    return WorkerRunner(timeouts, spares).run(req, env, workdir, prefix, started)
+
+
+def _drive(
+    started: Started, req: WorkerRequest, out: WorkerOutcome, timeouts: dict[str, float], t_start: float, profiled: bool
+) -> None:
+    """Hand the worker its request and read its channel until it finishes, dies or runs out of time."""
     proc = started.proc
+    req = req.model_copy(update={"channel_fd": started.child_fd})
     try:
+        proc.stdin.write(req.model_dump_json().encode())
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+    _pump(proc, started.read_fd, out, timeouts, t_start, started.pending)
+    if profiled and out.finished:
+        # A profiler writes its report when its target exits: killing the group at once loses it.
         try:
-            proc.stdin.write(req.model_dump_json().encode())
-            proc.stdin.close()
-        except BrokenPipeError:
+            proc.wait(timeout=timeouts.get("profiler_exit", 300.0))
+        except subprocess.TimeoutExpired:
             pass
-        _pump(proc, started.read_fd, out, timeouts, t_start, started.pending)
-        if prefix and out.finished:
-            # A profiler writes its report when its target exits: killing the group at once loses it.
-            try:
-                proc.wait(timeout=timeouts.get("profiler_exit", 300.0))
-            except subprocess.TimeoutExpired:
-                pass
-    finally:
-        discard(started)
-    out.returncode = proc.returncode
-    out.wall_seconds = time.monotonic() - t_start
-    out.setup_seconds += started.ready_wait
-    out.log_tail = _tail(log_path, log_limit)
-    if pooled and not spares.early:
-        spares.replenish(env)
-    return out
 
 
 def _pump(

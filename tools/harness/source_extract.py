@@ -29,6 +29,11 @@ class ExtensionSources(BaseModel):
         description="every argument of every load_inline call, resolved; "
         "None when one cannot be, so only the whole file identifies the build",
     )
+    build_calls: list[dict] | None = Field(
+        default=None,
+        description="each load_inline call's arguments ({args, kwargs}) when build_key is known: the harness "
+        "builds from these, running none of the candidate's code",
+    )
 
 
 # --- C++ side: regexes here scan C++ text, never Python ---
@@ -264,8 +269,9 @@ def extract_sources(source: str) -> ExtensionSources:
             else:
                 unresolved = True
     cpp_text, cuda_text = "\n".join(cpp), "\n".join(cuda)
-    keys = [_call_key(env, call) for call in calls]
-    build_key = None if (unresolved or not calls or None in keys) else "\n".join(keys)  # type: ignore[arg-type]
+    resolved = [_call_args(env, call) for call in calls]
+    build_calls = None if (unresolved or not calls or None in resolved) else resolved
+    build_key = "\n".join(_call_key(c) for c in build_calls) if build_calls else None
     for name in _PYBIND_DEF_RE.findall(strip_comments(cpp_text + "\n" + cuda_text)):
         if name not in functions:
             functions.append(name)
@@ -277,21 +283,28 @@ def extract_sources(source: str) -> ExtensionSources:
         calls=len(calls),
         unresolved=unresolved,
         build_key=build_key,
+        build_calls=build_calls,
     )
 
 
-def _call_key(env: _Env, call: ast.Call) -> str | None:
-    """What the compiler sees from one load_inline call: its arguments' values. Two candidates that
-    differ only in Python around the call give the same key, so they can share one build."""
-    parts = []
-    for label, node in [(str(i), a) for i, a in enumerate(call.args)] + [
-        (kw.arg or "**", kw.value) for kw in call.keywords
-    ]:
-        if isinstance(node, ast.Constant):
-            parts.append(f"{label}={node.value!r}")
-            continue
-        value = env.eval(node)
+def _call_args(env: _Env, call: ast.Call) -> dict | None:
+    """What the compiler sees from one load_inline call, its arguments' values ({"args", "kwargs"}), or
+    None when one cannot be read plainly. Two candidates that differ only in Python around the call
+    share one build, made by the harness from these arguments with no candidate code running."""
+    args, kwargs = [], {}
+    for node in call.args:
+        value = node.value if isinstance(node, ast.Constant) else env.eval(node)
         if value is _UNKNOWN:
             return None
-        parts.append(f"{label}={value!r}")
+        args.append(value)
+    for kw in call.keywords:
+        value = kw.value.value if isinstance(kw.value, ast.Constant) else env.eval(kw.value)
+        if kw.arg is None or value is _UNKNOWN:
+            return None
+        kwargs[kw.arg] = value
+    return {"args": args, "kwargs": kwargs}
+
+
+def _call_key(args: dict) -> str:
+    parts = [f"{i}={v!r}" for i, v in enumerate(args["args"])] + [f"{k}={v!r}" for k, v in args["kwargs"].items()]
     return "load_inline(" + ", ".join(parts) + ")"

@@ -14,8 +14,10 @@ with its group afterwards."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +25,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tools.harness import slot
+
+if TYPE_CHECKING:
+    from tools.harness.jail import Jail
 
 # Set per request by the worker itself (tools.harness.worker.adopt), before it touches a device. The build
 # target (the platforms' build_env) is read by torch's cpp_extension and the compilers only when a build
@@ -66,6 +74,7 @@ class Started:
     ready_wait: float = 0.0  # seconds an evaluation waited for this worker's imports
     pending: bytes = b""  # channel bytes read past the ready line
     discarded: bool = False
+    slot: Path | None = None  # inside a sandbox: the one folder it may write (tools.harness.slot)
 
     def wait_ready(self, timeout: float) -> bool:
         """Block until the spare has said it is ready; False if it died or took longer than `timeout`."""
@@ -94,14 +103,24 @@ class Started:
 
 
 def start_worker(
-    env: dict[str, str], cwd: Path, log_path: Path, prefix: list[str] | None = None, spare: bool = False
+    env: dict[str, str],
+    cwd: Path,
+    log_path: Path,
+    prefix: list[str] | None = None,
+    spare: bool = False,
+    jail: Jail | None = None,
 ) -> Started:
-    """A worker; a spare one imports ahead of its request and writes READY on its channel when it has."""
+    """A worker; a spare one imports ahead of its request and writes READY on its channel when it has.
+    With a jail, the worker runs inside it and `cwd` is its slot."""
     r_fd, w_fd = os.pipe()
-    argv = ["--spare", str(w_fd)] if spare else []
+    argv = [*(prefix or []), sys.executable, "-m", "tools.harness.worker", *(["--spare", str(w_fd)] if spare else [])]
+    if jail is not None:
+        env = env | slot.env(slot.make(cwd))
+        argv = jail.wrap(argv, cwd, cwd / "build")
+    cwd.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [*(prefix or []), sys.executable, "-m", "tools.harness.worker", *argv],
+            argv,
             stdin=subprocess.PIPE,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -111,7 +130,7 @@ def start_worker(
             start_new_session=True,
         )
     os.close(w_fd)
-    return Started(proc, r_fd, w_fd)
+    return Started(proc, r_fd, w_fd, slot=cwd if jail is not None else None)
 
 
 def discard(started: Started) -> None:
@@ -139,13 +158,36 @@ def discard(started: Started) -> None:
             pass
 
 
+def _sweep(folder: Path) -> None:
+    """Slots left by spares of runs that died (kill -9): named for their agent's pid."""
+    for old in folder.glob("*-*") if folder.is_dir() else []:
+        pid = old.name.split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class SparePool:
-    def __init__(self, folder: Path, early: bool = False, depth: int = 1):
+    def __init__(self, folder: Path, early: bool = False, depth: int = 1, jail: Jail | None = None):
         """early: start the replacement when a spare is taken, not when its evaluation ends.
-        depth: spares kept waiting per environment (set by the evaluator)."""
+        depth: spares kept waiting per environment (set by the evaluator). jail: spares run inside it,
+        each in a slot of its own under `folder`."""
         self.folder = folder
         self.early = early
         self.depth = depth
+        self.jail = jail
+        self._count = itertools.count()
+        if jail is not None:
+            _sweep(folder)
         self._spares: dict[tuple, list[Started]] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -184,8 +226,14 @@ class SparePool:
                 return
             waiting = self._spares.setdefault(key, [])
             while len(waiting) < self.depth:
-                self.folder.mkdir(parents=True, exist_ok=True)
-                waiting.append(start_worker(spare_env(env), self.folder, self.folder / "spares.log", spare=True))
+                waiting.append(self._start(spare_env(env)))
+
+    def _start(self, env: dict[str, str]) -> Started:
+        if self.jail is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            return start_worker(env, self.folder, self.folder / "spares.log", spare=True)
+        where = self.folder / f"{os.getpid()}-{next(self._count)}"
+        return start_worker(env, where, where / "worker.log", spare=True, jail=self.jail)
 
     def processes(self) -> list[subprocess.Popen]:
         with self._lock:
@@ -198,6 +246,8 @@ class SparePool:
             self._spares = {}
         for spare in spares:
             discard(spare)
+            if spare.slot is not None:
+                shutil.rmtree(spare.slot, ignore_errors=True)
 
     def __len__(self) -> int:
         with self._lock:

@@ -23,10 +23,12 @@ def source_hash(source: str, platform: str, arch: str | None) -> str:
     return h.hexdigest()[:16]
 
 
-def build_hash(source: str, build_key: str | None, platform: str, arch: str | None) -> str:
+def build_hash(source: str, build_key: str | None, platform: str, arch: str | None, jailed: bool) -> str:
     """The build folder's name: what the compiler sees (the load_inline arguments) when the source
-    shows it plainly, else the whole file. Candidates that differ only in Python share one build."""
-    return "b" + source_hash(build_key if build_key is not None else "file\0" + source, platform, arch)
+    shows it plainly, else the whole file. Candidates that differ only in Python share one build. A
+    build made in the sandbox names other paths than one made outside it, so each has its own."""
+    what = build_key if build_key is not None else "file\0" + source
+    return ("j" if jailed else "b") + source_hash(what, platform, arch)
 
 
 def text_key(text: str) -> str:

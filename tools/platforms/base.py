@@ -44,6 +44,7 @@ class Platform(Protocol):
     def build_env(self, arch: str | None) -> dict[str, str]: ...
     def visible_devices_env(self, index: int | None) -> dict[str, str]: ...
     def source_rules(self, source: str) -> list[Violation]: ...
+    def sandbox_devices(self) -> list[str]: ...
     def counters(self, run: PrefixedRun, workdir: Path, kernel_names: list[str]) -> tuple[str, dict]: ...
     def vendor_profile(
         self, run: PrefixedRun, workdir: Path, kernel_names: list[str], profile: ProfileInfo
@@ -113,6 +114,10 @@ class BasePlatform:
 
     def source_rules(self, source: str) -> list[Violation]:
         """Platform-specific static rules, beyond the ones every candidate follows."""
+        return []
+
+    def sandbox_devices(self) -> list[str]:
+        """The device nodes a sandboxed worker needs, beyond /dev's plain ones (null, zero, urandom...)."""
         return []
 
     def counters(self, run: PrefixedRun, workdir: Path, kernel_names: list[str]) -> tuple[str, dict]:

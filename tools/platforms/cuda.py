@@ -67,6 +67,12 @@ class CudaPlatform(BasePlatform):
     def build_env(self, arch: str | None) -> dict[str, str]:
         return {"TORCH_CUDA_ARCH_LIST": normalise_cuda_arch(arch)} if arch else {}
 
+    def sandbox_devices(self) -> list[str]:
+        """The driver's nodes: nvidiactl, nvidia-uvm(-tools), one per GPU, and nvidia-caps (MIG, counters)."""
+        import glob
+
+        return sorted(glob.glob("/dev/nvidia*"))
+
     def counters(self, run, workdir, kernel_names) -> tuple[str, dict]:
         from tools.harness.profilers.ncu import cuda_counters
 

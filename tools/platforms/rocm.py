@@ -158,6 +158,10 @@ class RocmPlatform(CudaPlatform):
         # From ROCm's tools, not the probe: the parent never initialises HIP.
         return self.resolve_arch(explicit)
 
+    def sandbox_devices(self) -> list[str]:
+        """The kernel driver (kfd) and the render nodes (dri) ROCm opens."""
+        return [d for d in ("/dev/kfd", "/dev/dri") if os.path.exists(d)]
+
     def source_rules(self, source: str):
         from tools.platforms.rocm_flags import check_rocm_flags
 
