@@ -235,7 +235,13 @@ def _fmt_best(best: Any) -> str:
     if not isinstance(best, dict):
         return "none"
     speedup = best.get("speedup")
-    s = f"{speedup:.3g}x" if isinstance(speedup, (int, float)) else str(speedup)
+    s = (
+        f"{speedup:.3g}x"
+        if isinstance(speedup, (int, float))
+        else "correct, not timed"
+        if speedup is None
+        else str(speedup)
+    )
     if best.get("n") is not None:
         s += f" (code_{best['n']})"
     return s

@@ -1,4 +1,4 @@
-"""Prompt templates and routing (prompts/ data + agent/prompting.py)."""
+"""Prompt templates and routing (prompts/ data + graphs/prompting.py)."""
 
 from __future__ import annotations
 
