@@ -54,6 +54,8 @@ def status_text(r: EvalResult, upto: str) -> str:
         text = f"CRASHED: {r.reason}" if r.status == Status.crashed else f"TIMED OUT: {r.reason}"
         tail = "\n".join(ln for ln in r.log_tail.splitlines()[-15:] if ln.strip())
         return text + (f"\nlast output:\n{tail}" if tail else "")
+    if r.status == Status.rejected and (upto != "profile" or r.check is None or not r.check.passed):
+        return f"REJECTED: {r.reason}"  # turned away before its time was taken (the timers were touched)
     if upto == "build":
         return build_text(r)
     if upto == "check" or r.check is None or not r.check.passed:

@@ -45,6 +45,7 @@ class Session:
         self.req, self.torch = req, torch
         self.platform = get_platform(req.platform)
         self.platform.prepare()
+        self.platform.seal_timers()  # before any candidate code runs: the build phase imports it
         self.device = self.platform.device()
         self.reference = load_module(req.problem_path, "reference_problem")
         self.candidate = None
@@ -64,6 +65,13 @@ class Session:
 
     def sync(self) -> None:
         self.platform.synchronize()
+
+    def check_timers(self, phase: str, data: dict) -> None:
+        """After each phase: the timing primitives' public names still point at what was sealed."""
+        changed = self.platform.timers.changed()
+        if changed:
+            reason = f"the candidate modified the timers ({', '.join(changed)}), so its times cannot be trusted"
+            raise PhaseFailure(Status.rejected, reason, **{phase: data})
 
     def make_inputs(self, seed: int) -> list:
         torch = self.torch

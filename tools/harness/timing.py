@@ -4,7 +4,6 @@ trial (so replayed outputs cannot match), every timed output checked, median and
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -68,7 +67,8 @@ def interleaved(
     est, trial_bytes = guard
     trials = int(min(max_trials, max(min_trials, budget_s * 1e3 / max(est, 1e-3))))
     batch = max(1, min(MAX_BATCH, int(0.3 * platform.free_memory_bytes()) // max(trial_bytes, 1)))
-    deadline = time.monotonic() + 4 * budget_s + 10 * est / 1e3
+    monotonic = platform.timers.monotonic
+    deadline = monotonic() + 4 * budget_s + 10 * est / 1e3
     done = 0
     while done < trials:
         k = min(batch, trials - done)
@@ -87,7 +87,7 @@ def interleaved(
                 return run
         del per_trial
         done += k
-        if done >= min_trials and time.monotonic() > deadline:
+        if done >= min_trials and monotonic() > deadline:
             break
     return run
 

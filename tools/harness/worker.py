@@ -103,7 +103,9 @@ def run(req: WorkerRequest, ch: Channel) -> None:
         for p in req.phases:
             phase = p.value
             ch.send(event="start", phase=phase, t=time.time())
-            ch.send(event="end", phase=phase, data=RUNNERS[p](session))
+            data = RUNNERS[p](session)
+            session.check_timers(phase, data)
+            ch.send(event="end", phase=phase, data=data)
         ch.send(event="done")
     except PhaseFailure as f:
         ch.send(event="fail", phase=phase, status=f.status.value, reason=f.reason, data=f.data)

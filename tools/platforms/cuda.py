@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import Callable
 
 from tools.errors import PlatformError
@@ -34,6 +33,16 @@ class CudaPlatform(BasePlatform):
     spares_overlap_timing = True
     own_share_label = "device time"
     flush_min_bytes = 256 << 20
+    timer_names = BasePlatform.timer_names | {
+        "synchronize": "torch.cuda.synchronize",
+        "Event": "torch.cuda.Event",
+        "record": "torch.cuda.Event.record",
+        "elapsed": "torch.cuda.Event.elapsed_time",
+        "current_stream": "torch.cuda.current_stream",
+        # what those call by name, watched for a change too
+        "c_synchronize": "torch._C._cuda_synchronize",
+        "c_current_stream": "torch._C._cuda_getCurrentStream",
+    }
 
     @staticmethod
     def present() -> bool:
@@ -80,9 +89,7 @@ class CudaPlatform(BasePlatform):
 
     # ---- worker side ----
     def synchronize(self) -> None:
-        import torch
-
-        torch.cuda.synchronize()
+        self.timers.synchronize()
 
     def make_flush(self) -> Callable[[], None]:
         """Read a buffer larger than the caches. A read leaves them holding clean lines, so the timed
@@ -103,37 +110,33 @@ class CudaPlatform(BasePlatform):
     def time_call(self, fn, flush):
         """One call with the host clock running until a device-wide sync returns: work hidden on other
         streams, or left running after the call, shows up as the gap between the two clocks."""
-        import torch
-
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        torch.cuda.synchronize()
+        t = self.timers
+        start, end = t.Event(enable_timing=True), t.Event(enable_timing=True)
+        t.synchronize()
         flush()
-        start.record()
-        t0 = time.perf_counter()
+        t.record(start, t.current_stream())
+        t0 = t.clock()
         out = fn()
-        end.record()
-        torch.cuda.synchronize()
-        host_ms = (time.perf_counter() - t0) * 1e3
-        return start.elapsed_time(end), host_ms, out
+        t.record(end, t.current_stream())
+        t.synchronize()
+        host_ms = (t.clock() - t0) * 1e3
+        return t.elapsed(start, end), host_ms, out
 
     def time_batch(self, calls, flush):
         """Events on the current stream around each call, the whole batch queued before one sync, as
         triton's do_bench does: the device time of each call, without host launch gaps."""
-        import torch
-
-        torch.cuda.synchronize()
+        t = self.timers
+        t.synchronize()
         marks = []
         for fn in calls:
-            start = torch.cuda.Event(enable_timing=True)
-            end = torch.cuda.Event(enable_timing=True)
+            start, end = t.Event(enable_timing=True), t.Event(enable_timing=True)
             flush()
-            start.record()
+            t.record(start, t.current_stream())
             out = fn()
-            end.record()
+            t.record(end, t.current_stream())
             marks.append((start, end, out))
-        torch.cuda.synchronize()
-        return [(start.elapsed_time(end), out) for start, end, out in marks]
+        t.synchronize()
+        return [(t.elapsed(start, end), out) for start, end, out in marks]
 
     def describe(self, index: int = 0) -> dict:
         import torch
