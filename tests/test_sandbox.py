@@ -158,3 +158,28 @@ def test_no_sandbox_stops_a_run_with_one_line_unless_asked(tmp_path, cache_dir):
         AGENT + [*args, "--unsafe-no-sandbox"], env=env, capture_output=True, text=True, timeout=600
     )
     assert unsafe.returncode == 0, unsafe.stderr + unsafe.stdout
+
+
+def test_a_jailed_spare_outlives_the_thread_that_asked_for_it(tmp_path):
+    """bwrap's --die-with-parent follows the thread that started the worker: a spare started for an
+    evaluation thread that has since ended (a build pool's, a finished sample's) must still be alive
+    when the next evaluation takes it."""
+    import threading
+
+    from tools.harness.jail import Jail
+    from tools.harness.sandbox import scrubbed_env
+    from tools.harness.spares import SparePool
+
+    (tmp_path / "home").mkdir()
+    env = scrubbed_env({}, tmp_path / "home")
+    pool = SparePool(tmp_path / "spares", jail=Jail([]))
+    try:
+        asker = threading.Thread(target=pool.replenish, args=(env,))
+        asker.start()
+        asker.join()
+        spare = pool.take_ready(env, timeout=120)
+        assert spare is not None and spare.proc.poll() is None
+        spare.proc.stdin.close()
+        assert spare.proc.wait(timeout=60) == 0
+    finally:
+        pool.close()

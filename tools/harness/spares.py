@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -176,6 +177,18 @@ def _alive(pid: int) -> bool:
     return True
 
 
+_SPAWNER: list[ThreadPoolExecutor] = []
+_SPAWNER_LOCK = threading.Lock()
+
+
+def _spawner() -> ThreadPoolExecutor:
+    """One thread per process, alive as long as the process, that starts every spare."""
+    with _SPAWNER_LOCK:
+        if not _SPAWNER:
+            _SPAWNER.append(ThreadPoolExecutor(1, thread_name_prefix="hipgen-spares"))
+        return _SPAWNER[0]
+
+
 class SparePool:
     def __init__(self, folder: Path, early: bool = False, depth: int = 1, jail: Jail | None = None):
         """early: start the replacement when a spare is taken, not when its evaluation ends.
@@ -229,6 +242,12 @@ class SparePool:
                 waiting.append(self._start(spare_env(env)))
 
     def _start(self, env: dict[str, str]) -> Started:
+        """Started from the pool's own thread: a jailed worker dies with the thread that started it
+        (bwrap's --die-with-parent is the kernel's parent-death signal, which follows the thread), and a
+        spare must outlive whichever evaluation thread asked for it."""
+        return _spawner().submit(self._start_here, env).result()
+
+    def _start_here(self, env: dict[str, str]) -> Started:
         if self.jail is None:
             self.folder.mkdir(parents=True, exist_ok=True)
             return start_worker(env, self.folder, self.folder / "spares.log", spare=True)
