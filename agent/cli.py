@@ -47,6 +47,11 @@ UNSAFE_OPT = typer.Option(
     help="run candidate code outside bubblewrap, with your rights: it can then read your files and keys, "
     "write the harness and the results, and reach the network (see README)",
 )
+STRICT_OPT = typer.Option(
+    False,
+    "--strict",
+    help="count a fragile kernel (correct on the benchmark's inputs, wrong on others) as incorrect",
+)
 SET_OPT = typer.Option(
     None,
     "--set",
@@ -104,6 +109,7 @@ def solve(
     price_input: float | None = _opt("--price-input", "USD per million input tokens (default: agent/prices.json)"),
     price_output: float | None = _opt("--price-output", "USD per million output tokens"),
     no_progress: bool = typer.Option(False, "--no-progress", help="no live display, one line per finished thread"),
+    strict: bool = STRICT_OPT,
     unsafe_no_sandbox: bool = UNSAFE_OPT,
     assign: list[str] | None = SET_OPT,
     level: int | None = typer.Option(None, "--level", hidden=True),
@@ -117,17 +123,24 @@ def solve(
         range=range_,
         resume=resume or None,
         progress=False if no_progress else None,
+        strict=strict or None,
         sandbox=False if unsafe_no_sandbox else None,
     )
     s = _settings(assign, **flags)
     from agent.runner import solve as run_solve
 
     summary = run_solve(s, display=_display(s.progress))
+    console.print(_summary_line(summary, s.out))
+
+
+def _summary_line(summary: dict, out: Path) -> str:
     t = summary["totals"]
     cost = f"; cost ${summary['cost_usd']:.2f}" if summary.get("cost_usd") is not None else ""
-    console.print(
+    fragile = f" ({summary['fast_p_without_fragile']['fast_1']:.2f} without {t['fragile']} fragile)"
+    return (
         f"{summary['problems_count']} problem(s): success {t['success']}, partial {t['partial']}, failed "
-        f"{t['failed']}; fast_1 = {summary['fast_p']['fast_1']:.2f}{cost}. Results in {s.out}/"
+        f"{t['failed']}; fast_1 = {summary['fast_p']['fast_1']:.2f}{fragile if t['fragile'] else ''}{cost}. "
+        f"Results in {out}/"
     )
 
 
@@ -150,6 +163,7 @@ def eval_(
     counters: bool = typer.Option(
         False, "--counters", help="add the vendor profiler's counters (ncu, rocprofv3) for a correct kernel"
     ),
+    strict: bool = STRICT_OPT,
     unsafe_no_sandbox: bool = UNSAFE_OPT,
     assign: list[str] | None = SET_OPT,
 ):
@@ -164,7 +178,14 @@ def eval_(
         raise UserError(f"Bad --upto '{upto}': use {', '.join(UPTO)}.")
     if not kernel.is_file():
         raise UserError(f"Kernel file {kernel} does not exist.")
-    s = _settings(assign, dataset=dataset, platform=platform, arch=arch, sandbox=False if unsafe_no_sandbox else None)
+    s = _settings(
+        assign,
+        dataset=dataset,
+        platform=platform,
+        arch=arch,
+        sandbox=False if unsafe_no_sandbox else None,
+        strict=strict or None,
+    )
     prob = resolve_problem(problem, s.dataset)
     plat = s.platform or detect()
     evaluator = make_evaluator(s, plat)
@@ -177,6 +198,7 @@ def eval_(
             "compiled": result.compiled,
             "correct": result.correct,
             "speedup": result.speedup,
+            "fragile": result.fragile,
             "status": result.status.value,
             "reason": result.reason,
             "result": result.model_dump(mode="json"),

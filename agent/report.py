@@ -60,11 +60,16 @@ def problem_report(problem_dir: Path, target: float) -> dict:
     results = read_results(problem_dir)
     correct = [r for r in results if r.get("correct")]
     best = best_of(results)
+    robust = best_of([r for r in results if not r.get("fragile")])
     stats = trace_stats(problem_dir)
     return {
         "problem": problem_dir.name,
         "status": status_of(best, target),
         "best_speedup": best.get("speedup") if best else None,
+        # the best may be fragile (wrong on inputs beyond the benchmark's); the best that is not:
+        "fragile": _fragile_reason(best),
+        "status_without_fragile": status_of(robust, target),
+        "best_speedup_without_fragile": robust.get("speedup") if robust else None,
         "best_code": best.get("code_file") if best else None,
         "attempts": len(results),
         "correct_attempts": len(correct),
@@ -76,6 +81,16 @@ def problem_report(problem_dir: Path, target: float) -> dict:
             if not r.get("correct")
         ],
     }
+
+
+def _fragile_reason(result: dict | None) -> str | None:
+    if not result or not result.get("fragile"):
+        return None
+    trial = next(
+        (t for t in (result.get("robustness") or {}).get("trials", []) if t.get("counted") and not t.get("passed")),
+        {},
+    )
+    return f"wrong on {trial.get('describe', 'other inputs')}: {trial.get('problem', '')}"[:300]
 
 
 def build_reports(out: Path) -> dict:
@@ -95,6 +110,9 @@ def build_reports(out: Path) -> dict:
             "problem": n,
             "status": "failed",
             "best_speedup": None,
+            "fragile": None,
+            "status_without_fragile": "failed",
+            "best_speedup_without_fragile": None,
             "attempts": 0,
             "correct_attempts": 0,
             "samples": {},
@@ -110,19 +128,22 @@ def build_reports(out: Path) -> dict:
         k: sum((r.get("tokens") or {}).get(k, 0) for r in problems)
         for k in ("input_tokens", "output_tokens", "total_tokens")
     }
+    totals["fragile"] = sum(1 for r in problems if r["fragile"])
     fast_p, geomean = _speed_figures(problems)
+    robust_fast_p, _ = _speed_figures(problems, "status_without_fragile", "best_speedup_without_fragile")
     summary = {
         "config": config,
         "totals": totals,
         "problems_count": len(problems),
         "fast_p": fast_p,
+        "fast_p_without_fragile": robust_fast_p,
         "geomean_speedup_correct": geomean,
         "tokens": tokens,
         "cost_usd": _cost(tokens, config.get("prices")),
         "prices": config.get("prices"),
         "lanes": lane_stats(out),
         "problems": {
-            r["problem"]: {k: r[k] for k in ("status", "best_speedup", "attempts", "tokens", "cost_usd")}
+            r["problem"]: {k: r[k] for k in ("status", "best_speedup", "fragile", "attempts", "tokens", "cost_usd")}
             for r in problems
         },
     }
@@ -132,17 +153,19 @@ def build_reports(out: Path) -> dict:
     return summary
 
 
-def _speed_figures(problems: list[dict]) -> tuple[dict[str, float], float | None]:
+def _speed_figures(
+    problems: list[dict], status: str = "status", speedup: str = "best_speedup"
+) -> tuple[dict[str, float], float | None]:
     """fast_p (the share of problems correct and faster than p) and the geometric mean speedup of the
-    correct ones."""
+    correct ones, from each problem's `status` and `speedup` fields."""
     n = len(problems) or 1
 
     def fast(r: dict, p: float) -> bool:
-        correct = r["status"] in ("success", "partial")
-        return correct and (p == 0.0 or (r["best_speedup"] or 0.0) > p)
+        correct = r[status] in ("success", "partial")
+        return correct and (p == 0.0 or (r[speedup] or 0.0) > p)
 
     fast_p = {f"fast_{p:g}": sum(fast(r, p) for r in problems) / n for p in FAST_P}
-    speedups = [r["best_speedup"] for r in problems if r["best_speedup"]]
+    speedups = [r[speedup] for r in problems if r[speedup]]
     geomean = math.exp(sum(math.log(x) for x in speedups) / len(speedups)) if speedups else None
     return fast_p, geomean
 
@@ -152,6 +175,9 @@ def render_text(problems: list[dict], summary: dict, target: float) -> str:
         f"HipGenerator report: {len(problems)} problem(s), target speedup {target:g}x",
         f"success {summary['totals']['success']}  partial {summary['totals']['partial']}  failed {summary['totals']['failed']}",
         "fast_p: " + "  ".join(f"{k}={v:.2f}" for k, v in summary["fast_p"].items()),
+        "fast_p without fragile kernels: "
+        + "  ".join(f"{k}={v:.2f}" for k, v in summary["fast_p_without_fragile"].items())
+        + f"  ({summary['totals']['fragile']} problem(s) whose best is fragile)",
         f"tokens: {summary['tokens'].get('total_tokens', 0)}"
         + (f"  cost: ${summary['cost_usd']:.2f}" if summary.get("cost_usd") is not None else ""),
         "",
@@ -162,6 +188,11 @@ def render_text(problems: list[dict], summary: dict, target: float) -> str:
             f"{r['problem']:<40} {r['status']:<8} best {sp:<9} attempts {r['attempts']} "
             f"(correct {r['correct_attempts']})  {r.get('best_code') or ''}"
         )
+        if r["fragile"]:
+            robust = r["best_speedup_without_fragile"]
+            lines.append(
+                f"    FRAGILE: {r['fragile']} (best without fragile kernels: {f'{robust:.3f}x' if robust else 'none'})"
+            )
         for e in r["errors"][:5]:
             lines.append(f"    {e}")
     return "\n".join(lines) + "\n"

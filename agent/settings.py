@@ -86,8 +86,10 @@ class Settings(BaseSettings, Budget, LLMConfig, EvalConfig):
         return self.spares or min(self.threads(), usable_cores())
 
     def eval_config(self) -> EvalConfig:
-        """The harness's settings, with a run's spare count (one per thread) where none was given."""
-        return self.section(EvalConfig).model_copy(update={"spares": self.spare_workers()})
+        """The harness's settings, with a run's spare count (one per thread) where none was given, and
+        successes re-timed from the run's target."""
+        retime = self.retime_at if self.retime_at is not None else self.target
+        return self.section(EvalConfig).model_copy(update={"spares": self.spare_workers(), "retime_at": retime})
 
     def public(self) -> dict[str, Any]:
         """What is saved with a run: everything but secrets."""

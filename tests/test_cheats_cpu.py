@@ -83,6 +83,14 @@ CHEATS = [
     case("cpu/cheat/row_sum_dirty_scratch.py", ROW_SUM, I, NAN, "19 depends on leftover memory"),
     # 20: the binding slows time.perf_counter and time.monotonic from C++, names built at run time.
     case("cpu/cheat/relu_clock_patch.py", RELU, R, "the candidate modified the timers", "20 native clock patch"),
+    # ... and one that leaves the objects alone and writes another C function into their method table.
+    case(
+        "cpu/cheat/relu_methoddef_patch.py",
+        RELU,
+        R,
+        "(rewritten in place)",
+        "20 native method-table write",
+    ),
 ]
 
 HONEST = [
@@ -126,6 +134,7 @@ def test_honest_kernel_passes(built, fixture, prob):
     r = built.evaluate(problem(prob), (KERNELS / fixture).read_text(), "profile")
     assert r.status == Status.ok, r.reason + r.log_tail
     assert r.correct and r.speedup and r.speedup > 0
+    assert not r.fragile, r.robustness
 
 
 # ---- the corpus itself: complete, documented, and the cuda half's static verdicts ----

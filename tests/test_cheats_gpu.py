@@ -27,6 +27,7 @@ CENTERED = "level1/5_Tiny_Centered.py"
 S, I, R = Status.static_error, Status.incorrect, Status.rejected  # noqa: E741
 NAN = "NaN/Inf value(s)"
 TIMED_MISMATCH = "outputs during timing did not match the reference"
+TIMERS = "the candidate modified the timers"
 
 CHEATS: list[Case] = [
     case("cuda/bad/relu_never_launched.py", RELU, S, "no-kernel", "1 never launched (static)"),
@@ -63,6 +64,19 @@ CHEATS: list[Case] = [
         (NAN, "different results for the same inputs"),
         "19 depends on leftover memory",
     ),
+    # 20: each tampers, from its C++ with names built at run time, with what the timing calls.
+    case("cuda/cheat/relu_native_clock.py", RELU, R, TIMERS, "20 native patch of the clock"),
+    case("cuda/cheat/relu_native_elapsed.py", RELU, R, TIMERS, "20 native patch of Event.elapsed_time"),
+    case("cuda/cheat/relu_native_sync_noop.py", RELU, R, TIMERS, "20 synchronize replaced by a no-op"),
+    case("cuda/cheat/relu_native_event_class.py", RELU, R, TIMERS, "20 the Event class replaced"),
+    case("cuda/cheat/relu_native_methoddef.py", RELU, R, TIMERS, "20 C function pointer written in place"),
+]
+
+# Right on the benchmark's inputs only: correct, timed, and fragile (tests/test_fragile.py has the cpu half).
+FRAGILE = [
+    ("cuda/fragile/relu_identity.py", "../fragile/rand_relu_big.py", "signed"),
+    ("cuda/fragile/relu_fixed_shape.py", "../fragile/rand_relu_big.py", "odd"),
+    ("cuda/fragile/softmax_no_max.py", "level1/23_Row_Softmax.py", "special"),
 ]
 
 HONEST = [
@@ -84,9 +98,10 @@ def cuda_evaluator(cache_dir):
     from tools.harness.evaluator import Evaluator
     from tools.problem import Problem
 
-    ev = Evaluator(EvalConfig(platform="cuda", cache_dir=cache_dir))
+    # Every candidate that gets timed is timed again in a fresh worker (retime_at=0), to measure its cost.
+    ev = Evaluator(EvalConfig(platform="cuda", cache_dir=cache_dir, retime_at=0.0))
     # Every build up front, in parallel (one nvcc each); static rejections return at once.
-    todo = [(c.fixture, c.problem) for c in CHEATS] + HONEST
+    todo = [(c.fixture, c.problem) for c in CHEATS] + HONEST + [(f, p) for f, p, _ in FRAGILE]
     with ThreadPoolExecutor(len(todo)) as pool:
         builds = list(
             pool.map(
@@ -122,9 +137,24 @@ def test_honest_cuda_kernel_passes(cuda_evaluator, fixture, prob):
     r = _evaluate(cuda_evaluator, fixture, prob)
     assert r.status == Status.ok, r.reason + r.log_tail
     assert r.correct and r.speedup and r.speedup > 0
+    assert not r.fragile, r.robustness
     assert r.profile.own_share > 0.9, r.profile.kernels
     assert r.profile.floor_ms and r.timing.candidate.median_ms > r.profile.floor_ms
+    assert r.profile.device_ms and r.first_timing is not None and r.retime_seconds > 0
+    first = r.first_timing.candidate.median_ms
     print(
         f"FIGURE {fixture}: ref {r.timing.reference.median_ms:.4f} ms, kernel {r.timing.candidate.median_ms:.4f} ms, "
-        f"speedup {r.speedup:.3f}x, SOL {r.profile.sol_pct:.0f}%"
+        f"speedup {r.speedup:.3f}x, SOL {r.profile.sol_pct:.0f}%; timed / profiler device time "
+        f"{r.timing.candidate.median_ms / r.profile.device_ms:.3f}; re-timing {r.retime_seconds:.2f} s "
+        f"(time phase {r.timing.seconds:.2f} s, first {r.first_timing.seconds:.2f} s), "
+        f"first {first:.4f} ms ({100 * (r.timing.candidate.median_ms / first - 1):+.1f}%); "
+        f"robust {r.robustness.seconds:.2f} s"
     )
+
+
+@pytest.mark.parametrize("fixture,prob,trial", FRAGILE, ids=[f for f, _, _ in FRAGILE])
+def test_a_cuda_kernel_right_only_on_the_benchmarks_inputs_is_fragile(cuda_evaluator, fixture, prob, trial):
+    r = _evaluate(cuda_evaluator, fixture, prob)
+    assert r.status == Status.ok and r.correct and r.speedup, r.reason + r.log_tail
+    assert r.fragile and r.robustness.failed.name == trial, r.robustness
+    print(f"FIGURE fragile {fixture}: {r.speedup:.3f}x, {r.robustness.failure()[:200]}")

@@ -53,7 +53,7 @@ def records(path):
 def test_summary_and_reports(run):
     out, proc = run
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["totals"] == {"success": 2, "partial": 0, "failed": 0}
+    assert summary["totals"] == {"success": 2, "partial": 0, "failed": 0, "fragile": 0}
     assert summary["fast_p"]["fast_0"] == 1.0
     assert summary["problems"]["1_Small_ReLU"]["status"] == "success"
     assert summary["tokens"]["total_tokens"] > 0

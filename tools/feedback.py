@@ -26,7 +26,9 @@ def check_text(r: EvalResult) -> str:
         return build_text(r) if r.status != Status.ok else "not checked"
     c = r.check
     lines = []
-    if c.passed:
+    if c.passed and r.status == Status.incorrect:  # --strict: fragile counts as incorrect
+        lines.append(f"INCORRECT: {r.reason}")
+    elif c.passed:
         worst = max((t.max_abs_err or 0.0) for t in c.trials) if c.trials else 0.0
         l2 = max((t.rel_l2_err or 0.0) for t in c.trials) if c.trials else 0.0
         lines.append(
@@ -41,7 +43,22 @@ def check_text(r: EvalResult) -> str:
             lines.append(
                 f"- trial {t.trial + 1} ({'candidate first' if t.candidate_first else 'reference first'}): {mark}: {detail}"
             )
+    lines += fragile_lines(r)
     return "\n".join(lines)
+
+
+def fragile_lines(r: EvalResult) -> list[str]:
+    """Correct on the benchmark's inputs and wrong on others: said plainly, so the model fixes it."""
+    if r.robustness is None or not r.check or not r.check.passed:
+        return []
+    if not r.fragile:
+        tried = [t.name for t in r.robustness.trials if t.counted]
+        return [f"robust on inputs beyond the benchmark's ({', '.join(tried)})."] if tried else []
+    return [
+        f"FRAGILE: correct on the benchmark's inputs, but {r.robustness.failure()}. The benchmark verdict "
+        "stands, but the kernel is marked fragile: make it right for every input the reference accepts "
+        "(other signs, magnitudes, special values, sizes that are not multiples of your tile or vector width)."
+    ]
 
 
 def status_text(r: EvalResult, upto: str) -> str:
@@ -95,4 +112,5 @@ def profile_text(r: EvalResult) -> str:
         if p.floor_ms:
             sol = f", yours is at {p.sol_pct:.0f}% of it" if p.sol_pct else ""
             lines.append(f"speed-of-light floor on this device: {_fmt_ms(p.floor_ms)} ({p.bound}-bound){sol}")
+    lines += fragile_lines(r)
     return "\n".join(lines) or f"{r.status.value}: {r.reason}"

@@ -21,6 +21,7 @@ def _default_timeouts() -> dict[str, float]:
         "check": 300.0,
         "profile": 180.0,
         "time": 300.0,
+        "robust": 300.0,
         "baseline": 300.0,
         "replay": 600.0,
     }
@@ -52,8 +53,19 @@ class EvalConfig(BaseModel):
     build_jobs: int = Field(default_factory=_default_build_jobs, ge=1, description="builds at once")
     jobs_per_build: int = Field(2, ge=1)
     timeouts: dict[str, float] = Field(default_factory=_default_timeouts, description="seconds per worker phase")
+    strict: bool = Field(
+        False, description="count a fragile kernel (wrong on inputs beyond the benchmark's) as incorrect"
+    )
+    retime_at: float | None = Field(
+        None,
+        description="re-time in a fresh worker a candidate whose speedup reaches this, and keep that figure "
+        "(a run and agent eval set it to --target)",
+    )
     # Faster than the floor by more than this factor is impossible, so it is a measurement error or a cheat.
     floor_slack: float = Field(0.9, gt=0)
+    # A timed call shorter than this fraction of the profiler's device time for the same calls was
+    # timed by a clock the candidate reached (warm profiled calls run no slower than cold timed ones).
+    device_time_slack: float = Field(0.9, gt=0)
 
     @field_validator("arch", "platform", mode="before")
     @classmethod

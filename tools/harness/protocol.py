@@ -16,6 +16,7 @@ class Phase(str, Enum):
     check = "check"  # outputs against the reference on fresh inputs
     profile = "profile"  # which kernels ran, whose they were, the speed-of-light floor
     time = "time"  # interleaved timing against the reference
+    robust = "robust"  # inputs beyond the benchmark's; failing them marks the kernel fragile
     baseline = "baseline"  # the reference alone: its time and floor (no candidate)
     replay = "replay"  # a few candidate calls for an outside profiler to watch
 
@@ -24,8 +25,9 @@ Upto = Literal["build", "check", "profile"]
 # The phases a tool's request runs, in order.
 UPTO: dict[str, tuple[Phase, ...]] = {
     "build": (Phase.build,),
-    "check": (Phase.build, Phase.check),
-    "profile": (Phase.build, Phase.check, Phase.profile, Phase.time),
+    "check": (Phase.build, Phase.check, Phase.robust),
+    # robust last: a kernel that crashes on other inputs must not take its timing with it
+    "profile": (Phase.build, Phase.check, Phase.profile, Phase.time, Phase.robust),
 }
 
 

@@ -101,8 +101,36 @@ class ProfileInfo(BaseModel):
     flops: float | None = None
     min_bytes: float | None = None
     sol_pct: float | None = Field(default=None, description="floor / candidate time, in percent")
+    device_ms: float | None = Field(
+        default=None, description="device busy time per call in the profiler's activity records (not the timer's)"
+    )
     bound: str | None = None
     seconds: float = 0.0
+
+
+class RobustTrial(BaseModel):
+    name: str
+    describe: str
+    passed: bool = True
+    counted: bool = Field(default=True, description="False where the reference rejects the inputs or is mostly NaN")
+    problem: str = ""
+
+
+class RobustnessInfo(BaseModel):
+    """Trials on inputs beyond the benchmark's (tools.harness.robustness). Failing one leaves the
+    benchmark verdict as it is and marks the kernel fragile."""
+
+    trials: list[RobustTrial] = Field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> RobustTrial | None:
+        return next((t for t in self.trials if t.counted and not t.passed), None)
+
+    def failure(self) -> str:
+        """What the kernel got wrong, in one line, or ''."""
+        t = self.failed
+        return f"wrong on {t.describe}: {t.problem}" if t else ""
 
 
 class EvalResult(BaseModel):
@@ -119,6 +147,11 @@ class EvalResult(BaseModel):
     check: CheckInfo | None = None
     timing: TimingInfo | None = None
     profile: ProfileInfo | None = None
+    robustness: RobustnessInfo | None = None
+    first_timing: TimingInfo | None = Field(
+        default=None, description="the first worker's timing, where a re-timing in a fresh worker replaced it"
+    )
+    retime_seconds: float = Field(default=0.0, description="what the re-timing of a success cost")
     log_tail: str = Field(default="", description="the end of the worker's stdout/stderr, for a crash")
     wall_seconds: float = 0.0
     setup_seconds: float = Field(
@@ -136,6 +169,12 @@ class EvalResult(BaseModel):
     def correct(self) -> bool:
         """Passed the check, and nothing after it (profile, timing, the speed-of-light floor) rejected it."""
         return self.check is not None and self.check.passed and self.status == Status.ok
+
+    @computed_field
+    @property
+    def fragile(self) -> bool:
+        """Correct on the benchmark's inputs, wrong on others (tools.harness.robustness)."""
+        return self.check is not None and self.check.passed and bool(self.robustness and self.robustness.failed)
 
     @computed_field
     @property

@@ -53,6 +53,7 @@ class Session:
         self.flops = self.min_bytes = None
         self.dtype = "float32"
         self.steps: dict[str, float] = {}
+        self.notify = None  # the worker's channel: what a phase is about to try, in case it never returns
 
     @contextmanager
     def step(self, name: str):
@@ -62,6 +63,10 @@ class Session:
             yield
         finally:
             self.steps[name] = self.steps.get(name, 0.0) + time.perf_counter() - t0
+
+    def note(self, **data) -> None:
+        if self.notify is not None:
+            self.notify(data)
 
     def sync(self) -> None:
         self.platform.synchronize()

@@ -5,7 +5,16 @@ speed-of-light rule. The result's compiled, correct and speedup follow from the 
 from __future__ import annotations
 
 from tools.harness.protocol import Phase
-from tools.harness.results import BuildInfo, CheckInfo, EvalResult, ProfileInfo, Status, TimingInfo
+from tools.harness.results import (
+    BuildInfo,
+    CheckInfo,
+    EvalResult,
+    ProfileInfo,
+    RobustnessInfo,
+    RobustTrial,
+    Status,
+    TimingInfo,
+)
 from tools.harness.sandbox import WorkerOutcome, describe_exit
 
 # A phase's record and the result field it fills.
@@ -14,6 +23,7 @@ _FIELDS = {
     Phase.check: ("check", CheckInfo),
     Phase.profile: ("profile", ProfileInfo),
     Phase.time: ("timing", TimingInfo),
+    Phase.robust: ("robustness", RobustnessInfo),
 }
 
 
@@ -35,16 +45,39 @@ def fold(result: EvalResult, out: WorkerOutcome) -> None:
             _set_phase(result, str(rec.get("phase")), rec["data"])
         elif event == "fail":
             _fail(result, rec, out)
-    if out.timed_out_phase:
+    if out.timed_out_phase == Phase.robust.value or (
+        not out.finished and not out.timed_out_phase and _last_started(out) == Phase.robust.value
+    ):
+        _robust_died(result, out)
+    elif out.timed_out_phase:
         result.status = Status.timeout
         result.reason = f"{out.timed_out_phase} did not finish within {out.timeout_s:.0f} s (killed)"
         if out.timed_out_phase == Phase.build.value:
             result.build = BuildInfo(ok=False, seconds=out.timeout_s or 0, errors="build timed out")
     elif not out.finished:
         result.status = Status.crashed
-        phase = next((r["phase"] for r in reversed(out.records) if r.get("event") == "start"), "setup")
+        phase = _last_started(out) or "setup"
         result.reason = f"{describe_exit(out.returncode)} during {phase}"
         result.log_tail = out.log_tail[-1500:]
+
+
+def _last_started(out: WorkerOutcome) -> str | None:
+    return next((r["phase"] for r in reversed(out.records) if r.get("event") == "start"), None)
+
+
+def _robust_died(result: EvalResult, out: WorkerOutcome) -> None:
+    """The worker died or hung on an input beyond the benchmark's: the benchmark verdict stands (those
+    phases finished before), and the input it died on makes the kernel fragile."""
+    note = next((r.get("data") or {} for r in reversed(out.records) if r.get("event") == "note"), {})
+    how = f"no result within {out.timeout_s:.0f} s (killed)" if out.timed_out_phase else describe_exit(out.returncode)
+    trial = RobustTrial(
+        name=str(note.get("trial", "robust")),
+        describe=str(note.get("describe", "inputs beyond the benchmark's")),
+        passed=False,
+        problem=how,
+    )
+    result.robustness = RobustnessInfo(trials=[trial])
+    result.log_tail = out.log_tail[-1500:]
 
 
 def _fail(result: EvalResult, rec: dict, out: WorkerOutcome) -> None:
@@ -72,3 +105,28 @@ def judge_speed_of_light(result: EvalResult, slack: float) -> None:
             f"({result.profile.bound}-bound): physically impossible, so the kernel skips work or "
             f"escapes the timer"
         )
+
+
+def judge_device_time(result: EvalResult, slack: float) -> None:
+    """The timed median may not be shorter than the kernels' own device time for the same calls, as the
+    profiler's activity records give it: those come from the driver, apart from every clock and event
+    the timing reads, so a patched timer shows up as a gap between the two."""
+    if result.status != Status.ok or not result.timing or not result.profile or not result.profile.device_ms:
+        return
+    device, measured = result.profile.device_ms, result.timing.candidate.median_ms
+    # 10 us: the profiler's records of a short kernel carry its own overhead (honest kernels have timed
+    # at 0.94-1.02 of their profiled device time)
+    if measured + 0.01 < device * slack:
+        result.status = Status.rejected
+        result.reason = (
+            f"timed at {measured:.4g} ms per call, but the profiler's activity records show the device busy "
+            f"{device:.4g} ms per call running it: the timing was tampered with (a patched clock, event or "
+            f"synchronisation), so the candidate modified the timers"
+        )
+
+
+def judge_fragile(result: EvalResult, strict: bool) -> None:
+    """--strict: a kernel wrong on inputs beyond the benchmark's counts as incorrect."""
+    if strict and result.status == Status.ok and result.fragile:
+        result.status = Status.incorrect
+        result.reason = f"fragile (--strict): {result.robustness.failure()}"

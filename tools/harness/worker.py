@@ -100,6 +100,7 @@ def run(req: WorkerRequest, ch: Channel) -> None:
     phase = "setup"
     try:
         session = Session(req)
+        session.notify = lambda data: ch.send(event="note", phase=phase, data=data)
         for p in req.phases:
             phase = p.value
             ch.send(event="start", phase=phase, t=time.time())

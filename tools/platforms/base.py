@@ -67,6 +67,7 @@ class Platform(Protocol):
     def profile_records(self, prof) -> list[KernelRecord]: ...
     def own_share(self, records: list[KernelRecord], plain_s: list[float], kernel_names: list[str]) -> float: ...
     def judge_profile(self, records: list[KernelRecord], own_share: float, kernel_names: list[str]) -> str | None: ...
+    def device_ms_per_call(self, records: list[KernelRecord], calls: int) -> float | None: ...
 
 
 class BasePlatform:
@@ -245,4 +246,10 @@ class BasePlatform:
 
     def judge_profile(self, records: list[KernelRecord], own_share: float, kernel_names: list[str]) -> str | None:
         """Why the profile shows the work was not the candidate's own, or None."""
+        return None
+
+    def device_ms_per_call(self, records: list[KernelRecord], calls: int) -> float | None:
+        """The device's busy time per call from the profiler's own activity records, which no timer in
+        the worker's Python touches; None where the records do not cover a whole call (the host's
+        ATen records leave out the candidate's own C++)."""
         return None

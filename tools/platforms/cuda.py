@@ -42,6 +42,8 @@ class CudaPlatform(BasePlatform):
         # what those call by name, watched for a change too
         "c_synchronize": "torch._C._cuda_synchronize",
         "c_current_stream": "torch._C._cuda_getCurrentStream",
+        "c_record": "torch._C._CudaEventBase.record",
+        "c_elapsed": "torch._C._CudaEventBase.elapsed_time",
     }
 
     @staticmethod
@@ -187,6 +189,10 @@ class CudaPlatform(BasePlatform):
                 f"your kernels; the rest went to {top}"
             )
         return None
+
+    def device_ms_per_call(self, records, calls: int) -> float | None:
+        """Every kernel's device time (CUPTI's activity records), per call."""
+        return sum(r.total_us for r in records) / calls / 1e3 if records else None
 
     def free_memory_bytes(self) -> int:
         import torch

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from tools.harness.phases.build import build
 from tools.harness.phases.check import check
 from tools.harness.phases.measure import baseline, profile, replay, time_candidate
+from tools.harness.phases.robust import robust
 from tools.harness.protocol import Phase
 
 RUNNERS: dict[Phase, Callable] = {
@@ -16,4 +17,5 @@ RUNNERS: dict[Phase, Callable] = {
     Phase.time: time_candidate,
     Phase.baseline: baseline,
     Phase.replay: replay,
+    Phase.robust: robust,
 }

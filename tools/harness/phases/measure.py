@@ -8,6 +8,8 @@ import time
 from tools.harness.results import Status
 from tools.harness.session import PhaseFailure, Session
 
+PROFILED_CALLS = 3
+
 
 def profile(s: Session) -> dict:
     from tools.harness.profilers.torch_profiler import run_profiled
@@ -27,7 +29,7 @@ def profile(s: Session) -> dict:
             cand(*inputs)
             s.sync()
             plain.append(clock() - w0)
-        records = run_profiled(s.platform, lambda: cand(*inputs), repeats=3)
+        records = run_profiled(s.platform, lambda: cand(*inputs), repeats=PROFILED_CALLS)
         ref_records = run_profiled(s.platform, lambda: ref(*inputs), repeats=1)
     own_share = s.platform.own_share(records, plain, s.req.kernel_names)
     info = {
@@ -36,6 +38,7 @@ def profile(s: Session) -> dict:
         "reference_kernels": [r.model_dump() for r in ref_records[:6]],
         "flops": s.flops,
         "min_bytes": s.min_bytes,
+        "device_ms": s.platform.device_ms_per_call(records, PROFILED_CALLS),
     }
     if s.flops is not None:
         info["floor_ms"], info["bound"] = s.floor(s.flops, s.min_bytes, s.dtype)
@@ -101,7 +104,8 @@ def time_candidate(s: Session) -> dict:
         "excess_gap_ms": excess,
         "seconds": time.perf_counter() - t0,
     }
-    if excess > max(0.02, 0.25 * c.median_ms):
+    # 50 us: a fresh worker's host-side sync wake-ups have come out 24 us apart for honest kernels
+    if excess > max(0.05, 0.25 * c.median_ms):
         raise PhaseFailure(
             Status.rejected,
             f"work ran outside the current stream: the device stayed busy {excess:.3g} ms per call "

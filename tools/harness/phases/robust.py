@@ -1,0 +1,57 @@
+"""Phase robust: the candidate on inputs the benchmark never draws (tools.harness.robustness), after
+its benchmark verdict is in. It never fails the candidate: a trial it gets wrong marks it fragile.
+Each trial is announced before it runs, so a crash or a hang still names the input that caused it."""
+
+from __future__ import annotations
+
+import time
+
+from tools.harness.session import Session, exc_line
+
+
+def robust(s: Session) -> dict:
+    from tools.harness import robustness
+
+    torch = s.torch
+    t0 = time.perf_counter()
+    ref, cand = s.models()
+    gen = torch.Generator(device=s.device)
+    gen.manual_seed(s.req.timing_seed + 104729)
+    base = s.make_inputs(s.req.timing_seed + 104729)
+    trials = []
+    with torch.no_grad():
+        base_out = ref(*s.clone(base))
+        base_scale = robustness.scale(base_out)
+        dtype = _dtype(torch, base_out, base)
+        del base_out
+        for variant, inputs in robustness.plan(base, gen):
+            desc = f"{variant.describe}, inputs {robustness.shapes(inputs)}"
+            s.note(trial=variant.name, describe=desc)
+            trial = {"name": variant.name, "describe": desc, "passed": True, "counted": True, "problem": ""}
+            try:
+                out_r = ref(*s.clone(inputs))
+                s.sync()
+            except Exception as e:  # noqa: BLE001 - the reference does not take these inputs
+                trial.update(counted=False, problem=f"the reference does not accept them ({exc_line(e)})")
+                trials.append(trial)
+                continue
+            try:
+                out_c = s.cand_model(*s.clone(inputs))
+                s.sync()
+            except Exception as e:  # noqa: BLE001 - candidate code
+                trial.update(passed=False, problem=f"ModelNew.forward raised {exc_line(e)}")
+                trials.append(trial)
+                continue
+            rounding = robustness.rounding_error(ref, inputs, out_r) if variant.oracle else 0.0
+            passed, problem = robustness.judge(out_c, out_r, dtype, base_scale, s.req.tolerance, rounding)
+            trial.update(passed=passed is not False, counted=passed is not None, problem=problem)
+            trials.append(trial)
+            del out_r, out_c, inputs
+    return {"trials": trials, "seconds": time.perf_counter() - t0}
+
+
+def _dtype(torch, out, inputs):
+    for t in [out] if isinstance(out, torch.Tensor) else [*inputs]:
+        if isinstance(t, torch.Tensor) and t.is_floating_point():
+            return t.dtype
+    return torch.float32
