@@ -228,3 +228,31 @@ def test_eval_counters_flag_answers_on_the_cpu(cache_dir):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("SPEEDUP")  # counters imply a full profile
     assert proc.stdout.rstrip().endswith("counters: there are no hardware counters on the cpu platform.")
+
+
+def test_eval_strict_turns_fragile_into_exit_1(cache_dir):
+    env = agent_env(HIPGEN_CACHE_DIR=str(cache_dir))
+    base = AGENT + [
+        "eval",
+        "tests/kernels/cpu/fragile/relu_identity.py",
+        "--problem",
+        str(DATA / "fragile/rand_relu_small.py"),
+        "--platform",
+        "cpu",
+        "--upto",
+        "check",
+    ]
+    plain = subprocess.run(base + ["--json"], env=env, capture_output=True, text=True, timeout=600)
+    assert plain.returncode == 0, plain.stderr
+    import json
+
+    data = json.loads(plain.stdout)
+    assert data["correct"] and data["fragile"]
+    strict = subprocess.run(base + ["--strict"], env=env, capture_output=True, text=True, timeout=600)
+    assert strict.returncode == 1
+    assert strict.stdout.startswith("INCORRECT: fragile (--strict): wrong on the benchmark's values with random signs")
+
+
+def test_a_run_re_times_successes_from_its_target():
+    assert Settings(target=1.5).eval_config().retime_at == 1.5
+    assert Settings(target=1.5, retime_at=0.0).eval_config().retime_at == 0.0
