@@ -96,12 +96,18 @@ def solve(
     max_attempts: int | None = _opt(
         "--max-attempts", f"distinct kernels evaluated per thread (default $MAX_ATTEMPTS or {_default('max_attempts')})"
     ),
-    target: float | None = _opt("--target", f"speedup that ends a thread as a success (default {_default('target')})"),
+    target: float | None = _opt("--target", f"speedup that counts as a success (default {_default('target')})"),
+    until: str | None = _opt(
+        "--until", "keep optimising until the best reaches this speedup (2.0) or share of speed-of-light (sol:0.9)"
+    ),
     platform: str | None = _opt("--platform", f"{PLATFORMS} (default: detected from torch)"),
     arch: str | None = _opt("--arch", "gfx950, gfx942, sm_90a... (default: the device's)"),
     out: Path | None = _opt("--out", "results folder (default: results)"),
     resume: bool = typer.Option(False, "--resume", help="continue the run in --out where it stopped"),
     concurrency: int | None = _opt("--concurrency", "threads at once (default: samples)"),
+    search: str | None = _opt(
+        "--search", "seeded (later samples start from the best kernels so far; default) or independent (best-of-k)"
+    ),
     max_turns: int | None = _opt("--max-turns", f"LLM turns per thread (default {_default('max_turns')})"),
     gpus: str | None = _opt("--gpus", "GPUs to evaluate on, one lane each, e.g. 0,1 (default: all visible)"),
     max_run_tokens: int | None = _opt("--max-run-tokens", "stop asking the LLM once the run has used this many tokens"),

@@ -27,7 +27,8 @@ def trace_stats(problem_dir: Path) -> dict:
             for k in tokens:
                 tokens[k] += int((rec.get("usage") or {}).get(k, 0) or 0)
             if rec.get("type") == "end":
-                ended[sample] = rec.get("reason")
+                why = rec.get("finish_reason")
+                ended[sample] = f"{rec.get('reason')}: {str(why)[:200]}" if why else rec.get("reason")
             elif rec.get("type") == "error":
                 ended[sample] = "error: " + str(rec.get("error", ""))[:200]
     return {"tokens": tokens, "ended": ended}

@@ -17,6 +17,7 @@ from agent.dataset import load_problems
 from agent.ledger import Ledger, prices_for
 from agent.progress import Progress
 from agent.report import build_reports, trace_stats
+from agent.seeding import seed_text, starting_kernels
 from agent.settings import Settings
 from agent.store import RunStore, TraceWriter, now_iso, write_json
 from graphs.budget import Budget
@@ -74,14 +75,7 @@ def solve(s: Settings, display=None) -> dict:
         raise ConfigError(f"Nothing to resume in {s.out}: run without --resume to start a new run there.")
     ledger = make_ledger(s)
     llm = s.section(LLMConfig).chat_model()
-    evaluator = make_evaluator(s, platform, lane_log=s.out / "lanes.jsonl")
-    try:
-        evaluator.start_spares()  # their imports overlap the probe and the model's first turn
-        device = evaluator.device_info()
-        lanes = evaluator.lane_devices()
-    except BaseException:
-        evaluator.close()
-        raise
+    evaluator, device, lanes = _start_evaluator(s, platform)
     store = RunStore(s.out, s.target)
     logs.configure(store.log_path)
     write_json(
@@ -108,8 +102,10 @@ def solve(s: Settings, display=None) -> dict:
         model=s.model,
         lanes=len(lanes),
     )
-    jobs = [(p, i) for p in problems for i in range(s.samples)]
-    progress = Progress(s.out, [(p.name, i) for p, i in jobs], ledger, evaluator.lanes.busy_s)
+    progress = Progress(
+        s.out, [(p.name, i) for p in problems for i in range(s.samples)], ledger, evaluator.lanes.busy_s
+    )
+    jobs = _job_order(problems, s)
     progress.seed(store.out)
     conn = sqlite3.connect(store.checkpoint_path, check_same_thread=False)
     try:
@@ -123,6 +119,25 @@ def solve(s: Settings, display=None) -> dict:
     summary = build_reports(s.out)
     log.info("run_end", **{k: summary["totals"][k] for k in ("success", "partial", "failed")})
     return summary
+
+
+def _start_evaluator(s: Settings, platform: str) -> tuple[Evaluator, dict, list]:
+    """The run's evaluator, its spares started (their imports overlap the probe and the model's first
+    turn), and the device and lanes it found; closed again if the probe fails."""
+    evaluator = make_evaluator(s, platform, lane_log=s.out / "lanes.jsonl")
+    try:
+        evaluator.start_spares()
+        return evaluator, evaluator.device_info(), evaluator.lane_devices()
+    except BaseException:
+        evaluator.close()
+        raise
+
+
+def _job_order(problems: list[Problem], s: Settings) -> list[tuple[Problem, int]]:
+    """Seeded search runs every problem's first sample before any second, so later samples have seeds."""
+    if s.search == "seeded":
+        return [(p, i) for i in range(s.samples) for p in problems]
+    return [(p, i) for p in problems for i in range(s.samples)]
 
 
 @contextmanager
@@ -160,7 +175,16 @@ def _run_thread(run: Run, problem: Problem, sample: int) -> str | None:
         inputs = None
         trace.append({"type": "resume", "node": "runner"})
     else:
-        inputs = _first_state(run, problem, sample)
+        seeds = starting_kernels(pstore.dir, run.settings.seed_kernels) if run.settings.search == "seeded" else []
+        inputs = _first_state(run, problem, sample, seeds)
+        if seeds:
+            trace.append(
+                {
+                    "type": "seeded",
+                    "node": "runner",
+                    "from": [{k: v for k, v in x.items() if k != "source"} for x in seeds],
+                }
+            )
         for m in inputs.messages:
             _trace_message(trace, "input", m)
     log.info("thread_start", resumed=bool(existing))
@@ -179,6 +203,7 @@ def _run_thread(run: Run, problem: Problem, sample: int) -> str | None:
             "type": "end",
             "node": "judge",
             "reason": ended,
+            "finish_reason": final.finished,
             "attempts": len(final.evaluated),
             "best": best,
             "turns": final.turns,
@@ -196,7 +221,8 @@ def _context(run: Run, problem: Problem, pstore, sample: int) -> ThreadContext:
         max_attempts=run.budget.max_attempts,
         target=run.budget.target,
         rules=rules_text(problem.banned_ops),
-        record=lambda source, result: _record(run, pstore, sample, source, result),
+        record=lambda source, result, note: _record(run, pstore, sample, source, result, note),
+        counters_for_best=run.settings.counters_for_best,
     )
     return ThreadContext(
         llm=run.llm, workbench=wb, budget=run.budget, retry=run.settings.section(LLMConfig).retry_policy()
@@ -222,7 +248,7 @@ def _stream(run: Run, problem: Problem, trace: TraceWriter, inputs, config: dict
     return ended
 
 
-def _first_state(run: Run, problem: Problem, sample: int) -> KernelState:
+def _first_state(run: Run, problem: Problem, sample: int, seeds: list[dict]) -> KernelState:
     dev = run.evaluator.device_info()
     system = system_prompt(
         run.platform,
@@ -231,9 +257,11 @@ def _first_state(run: Run, problem: Problem, sample: int) -> KernelState:
         arch=dev.get("arch", ""),
         device_name=dev.get("device_name", ""),
         target_speedup=f"{run.budget.target:g}",
+        goal=run.budget.goal_text(),
         max_attempts=run.budget.max_attempts,
     )
-    messages = [SystemMessage(system), HumanMessage(task_prompt(problem.name, problem.level, sample))]
+    task = task_prompt(problem.name, problem.level, sample) + (seed_text(seeds) if seeds else "")
+    messages = [SystemMessage(system), HumanMessage(task)]
     return KernelState(messages=messages, problem=problem.name, sample=sample, started_at=time.time())
 
 
@@ -245,8 +273,8 @@ def _stop_for_limit(trace: TraceWriter, spent: str, event: str) -> str:
     return reason
 
 
-def _record(run: Run, pstore, sample: int, source: str, result) -> int:
-    n = pstore.record(sample, source, result)
+def _record(run: Run, pstore, sample: int, source: str, result, note: str) -> int:
+    n = pstore.record(sample, source, result, note)
     run.progress.result(pstore.name, sample, n, result)
     return n
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, TypeVar, get_origin
+from typing import Any, Literal, TypeVar, get_origin
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -42,6 +42,15 @@ class Settings(BaseSettings, Budget, LLMConfig, EvalConfig):
     out: Path = Path("results")
     resume: bool = False
     concurrency: int | None = Field(None, ge=1, description="threads at once; default: samples")
+    search: Literal["seeded", "independent"] = Field(
+        "seeded",
+        description="seeded: a sample that starts after others of its problem have correct kernels begins "
+        "from the best of them; independent: every sample starts from scratch (best-of-k, as published)",
+    )
+    seed_kernels: int = Field(2, ge=1, description="how many of the best kernels a seeded sample starts from")
+    counters_for_best: bool = Field(
+        True, description="read the vendor profiler's counters (ncu, rocprofv3) for every thread's new best"
+    )
     max_run_tokens: int | None = Field(
         None, ge=1, description="stop asking the LLM once the whole run has used this many tokens"
     )

@@ -65,7 +65,7 @@ class ProblemStore:
     def next_n(self) -> int:
         return max(self._numbers.values(), default=-1) + 1
 
-    def record(self, sample: int, source: str, result: EvalResult) -> int:
+    def record(self, sample: int, source: str, result: EvalResult, note: str = "") -> int:
         """Save code_<n>.py and result_<n>.json; a later evaluation of the same source in the same
         sample (compile, then check, then profile) updates result_<n>.json in place."""
         with self._lock:
@@ -79,6 +79,7 @@ class ProblemStore:
                 "problem": self.name,
                 "sample": sample,
                 "code_file": f"code_{n}.py",
+                "note": note,
                 "evaluated_at": now_iso(),
                 **result.model_dump(mode="json"),
             }

@@ -17,6 +17,7 @@ from rich.rule import Rule
 from rich.syntax import Syntax
 from rich.text import Text
 
+from agent.seeding import describe
 from tools.errors import UserError
 from tools.registry import code_args
 
@@ -336,6 +337,11 @@ def _render_thread(console: Console, problem: str, trace_path: Path, full: bool)
         kind = rec.get("type")
         if kind == "resume":
             _label(console, "[resumed]", "bold yellow", "the thread was picked up again from its checkpoint")
+            continue
+        if kind == "seeded":
+            _label(console, "[seeded]", "bold yellow", "started from other samples' best kernels:")
+            for k in rec.get("from") or []:
+                console.print(Text(f"     {describe(k)}", style="yellow"))
             continue
         if kind == "error":
             _label(console, "[error]", "bold red")

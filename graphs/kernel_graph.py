@@ -1,17 +1,19 @@
-"""model (LLM with the tools bound) -> tools (run in order) -> judge -> model or END."""
+"""model (LLM with the tools bound) -> tools (run in order) -> judge -> model or END. The judge also
+answers a reply that called no tool while the thread has work left (graphs.budget)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from graphs.budget import Budget
 from graphs.llm import usage_of
 from graphs.llm_retry import RetryPolicy, invoke_with_retry
+from graphs.prompting import pushback_prompt
 from graphs.state import KernelState
 from tools import registry
 
@@ -35,7 +37,13 @@ def _bound(ctx: ThreadContext):
 def model_node(state: KernelState, runtime: Runtime[ThreadContext]) -> dict:
     ctx = runtime.context
     ai = invoke_with_retry(_bound(ctx), state.messages, ctx.retry or RetryPolicy(retries=0, patience_s=0))
-    return {"messages": [ai], "turns": state.turns + 1, "tokens": state.tokens + usage_of(ai)["total_tokens"]}
+    plain = 0 if (ai.tool_calls or ai.invalid_tool_calls) else state.plain_replies + 1
+    return {
+        "messages": [ai],
+        "turns": state.turns + 1,
+        "tokens": state.tokens + usage_of(ai)["total_tokens"],
+        "plain_replies": plain,
+    }
 
 
 def tools_node(state: KernelState, runtime: Runtime[ThreadContext]) -> dict:
@@ -72,10 +80,31 @@ def tools_node(state: KernelState, runtime: Runtime[ThreadContext]) -> dict:
 
 
 def judge_node(state: KernelState, runtime: Runtime[ThreadContext]) -> dict:
+    """End the thread for a reason in the budget, or answer a reply that called no tool: below the
+    goal with attempts left, it is told what is left and asked for the next kernel or `finish`."""
+    budget = runtime.context.budget
     last = state.messages[-1]
     model_done = isinstance(last, AIMessage) and not last.tool_calls and not last.invalid_tool_calls
-    reason = runtime.context.budget.verdict(state, model_done)
-    return {"ended": reason} if reason else {}
+    reason = budget.verdict(state, model_done)
+    if reason:
+        return {"ended": reason}
+    return {"messages": [HumanMessage(_pushback(state, budget))]} if model_done else {}
+
+
+def _pushback(state: KernelState, budget: Budget) -> str:
+    best = state.best
+    if best is None or best.speedup is None:
+        shown, bottleneck = "none correct and timed yet", ""
+    else:
+        shown = f"candidate {best.n} at {best.speedup:.3f}x"
+        bottleneck = (
+            f" It is {best.bound}-bound, at {best.sol_pct:.0f}% of this device's speed-of-light floor."
+            if best.sol_pct is not None and best.bound
+            else ""
+        )
+        if best.bottleneck:
+            bottleneck += f" Its counters say: {best.bottleneck}"
+    return pushback_prompt(budget.attempts_left(state), budget.goal_text(), shown, bottleneck)
 
 
 def after_model(state: KernelState) -> str:

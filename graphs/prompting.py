@@ -67,7 +67,7 @@ def system_prompt(platform: str, problem_name: str, *, variant: str | None = Non
     """The system prompt for ``platform`` plus the advice of the problem's family.
 
     ``platform``, ``problem_name`` and ``tool_list`` are filled in automatically; the templates also
-    need ``arch``, ``device_name``, ``target_speedup`` and ``max_attempts`` (missing ones raise
+    need ``arch``, ``device_name``, ``target_speedup``, ``goal`` and ``max_attempts`` (missing ones raise
     KeyError). ``variant`` picks a family's variant file (``hipkittens``: GEMM on rocm with HipKittens).
     """
     from tools.registry import tool_list_text
@@ -98,3 +98,15 @@ def rules_text(banned_ops: list[str]) -> str:
     """The rules returned by read_reference, naming the problem's banned ops."""
     banned = ", ".join(f"`{op}`" for op in banned_ops) if banned_ops else "(no extra ops)"
     return Template(_read(_config().get("rules", "rules.md"))).substitute(banned_ops=banned)
+
+
+def pushback_prompt(attempts_left: int, goal: str, best: str, bottleneck: str) -> str:
+    """What a reply without a tool call gets back while the thread is below its goal with attempts left."""
+    values = {"attempts_left": attempts_left, "goal": goal, "best": best, "bottleneck": bottleneck}
+    return Template(_read(_config().get("pushback", "pushback.md"))).substitute(values)
+
+
+def seeded_prompt(kernels: str, best_speedup: str) -> str:
+    """Added to the task of a thread that starts from other samples' best kernels (agent.seeding)."""
+    text = _read(_config().get("seeded", "seeded.md"))
+    return Template(text).substitute(kernels=kernels, best_speedup=best_speedup)

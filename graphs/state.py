@@ -25,6 +25,7 @@ class KernelState(CandidateState):
     tokens: int = 0
     started_at: float = Field(default_factory=time.time)
     ended: str | None = Field(None, description="why the thread stopped")
+    plain_replies: int = Field(0, description="replies in a row that called no tool")
 
 
 def checkpointer(conn: sqlite3.Connection) -> SqliteSaver:

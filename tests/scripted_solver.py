@@ -1,7 +1,8 @@
 """A scripted 'LLM' that solves problems with fixture kernels, for end-to-end runs of `agent solve`
 without a model: `--model tests.scripted_solver:factory`. Which fixtures it writes for which problem
 comes from HIPGEN_SCRIPT (JSON: {"problem-name-substring": ["cpu/bad/x.py", "cpu/good/y.py"]}, paths
-under tests/kernels), tried in order until one is correct; then it profiles it and stops.
+under tests/kernels), tried in order until one is correct; then it profiles it and calls `finish` (the thread has already
+ended if it reached the target).
 
 With HIPGEN_SCRIPT_VARY=1 each sample writes its own variant of every fixture: a Python-side
 `BLOCK = <n>` line gets a block size chosen by the sample number (0: 256, 1: 128, 2: 512, 3: 1024,
@@ -75,7 +76,7 @@ def policy(messages) -> AIMessage:
 
     def write_next(why: str) -> AIMessage:
         if written >= len(plan):
-            return _say("I have no other kernel to try.", why, [], step)
+            return _say("", why, [_call("finish", step, reason="I have no other kernel to try.")], step)
         source = (KERNELS / plan[written]).read_text()
         if os.environ.get("HIPGEN_SCRIPT_VARY") == "1":
             source = vary(source, _sample(messages))
@@ -89,7 +90,7 @@ def policy(messages) -> AIMessage:
     if step == 0:
         return _say("", "First I read the reference.", [_call("read_reference", step)], step)
     if not isinstance(last, ToolMessage):
-        return _say("Done.", "Nothing left to do.", [], step)
+        return _say("", "Nothing left to do.", [_call("finish", step, reason="Nothing left to do.")], step)
     verdict = str(last.content)
     if last.name == "read_reference":
         return write_next("The reference is an elementwise op; a plain loop should do.")
@@ -103,9 +104,14 @@ def policy(messages) -> AIMessage:
         return write_next(f"Wrong: {verdict.splitlines()[0][:120]}.")
     if last.name == "profile_kernel":
         return _say(
-            "The kernel is correct and timed; I stop here.", f"Profile said: {verdict.splitlines()[0][:100]}", [], step
+            "",
+            f"Profile said: {verdict.splitlines()[0][:100]}",
+            [_call("finish", step, reason="The kernel is correct and timed; I stop here.")],
+            step,
         )
-    return _say("Done.", "Unexpected tool result.", [], step)
+    if last.name == "finish":
+        return _say("Done.", "Finished.", [], step)
+    return _say("", "Unexpected tool result.", [_call("finish", step, reason="Unexpected tool result.")], step)
 
 
 def wire_turn(body: dict) -> dict:

@@ -135,6 +135,7 @@ def test_both_dataset_layouts_and_selection(tmp_path):
         (["solve", "--dataset", str(DATA), "--set", "nope=1"], {}, "Unknown setting 'nope' in --set: the settings are"),
         (["solve", "--dataset", str(DATA), "--set", "max_turns"], {}, "Bad --set 'max_turns': write it as NAME=VALUE"),
         (["solve", "--dataset", str(DATA), "--set", "check_trials=0"], {}, "bad value for check_trials"),
+        (["solve", "--dataset", str(DATA), "--until", "fast"], {}, "--until takes a speedup such as 2.0"),
     ],
 )
 def test_user_mistakes_get_one_line(args, env, needle, tmp_path):

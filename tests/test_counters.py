@@ -18,6 +18,7 @@ def test_ncu_command_asks_for_sections_and_own_kernels(tmp_path):
     assert cmd[cmd.index("--print-units") + 1] == "base" and cmd[cmd.index("--launch-count") + 1] == "4"
     assert cmd[cmd.index("-k") + 1] == "regex:^(relu_kernel|tail_kernel)$"
     assert [cmd[i + 1] for i, c in enumerate(cmd) if c == "--section"] == list(ncu.SECTIONS)
+    assert cmd[cmd.index("--metrics") + 1].split(",") == list(ncu.EXTRA_METRICS)
     assert cmd[cmd.index("--log-file") + 1] == str(tmp_path / "n.csv")
 
 

@@ -51,6 +51,7 @@ def test_unknown_tool_missing_candidate_and_bad_args_are_answered(cpu_evaluator)
         [
             AIMessage("", tool_calls=[call("run_shell", 1), call("compile_kernel", 2), call("write_kernel", 3)]),
             AIMessage("giving up"),
+            AIMessage("really giving up"),
         ],
         cpu_evaluator,
     )
@@ -58,20 +59,25 @@ def test_unknown_tool_missing_candidate_and_bad_args_are_answered(cpu_evaluator)
     assert texts[0].startswith("ERROR: there is no tool 'run_shell'")
     assert texts[1].startswith("ERROR: no candidate yet")
     assert texts[2].startswith("ERROR: write_kernel needs a 'source'")
-    assert out["ended"] == "model_done"
+    assert out["ended"] == "gave_up"
     assert set(llm.bound_tools) == {
         "read_reference",
         "write_kernel",
         "compile_kernel",
         "check_correctness",
         "profile_kernel",
+        "finish",
     }
 
 
 def test_static_rejection_costs_no_attempt(cpu_evaluator):
     src = "import torch\nclass ModelNew(torch.nn.Module):\n    def forward(self, a, b):\n        return torch.matmul(a, b)\n"
     out, _ = run(
-        [AIMessage("", tool_calls=[call("write_kernel", 1, source=src), call("compile_kernel", 2)]), AIMessage("ok")],
+        [
+            AIMessage("", tool_calls=[call("write_kernel", 1, source=src), call("compile_kernel", 2)]),
+            AIMessage("ok"),
+            AIMessage("ok"),
+        ],
         cpu_evaluator,
     )
     assert tool_texts(out)[0].startswith("REJECTED by the source rules")
@@ -102,10 +108,33 @@ def test_token_limit(cpu_evaluator):
         ({"best": {"n": 0, "speedup": 1.2}}, False, "target_reached"),
         ({"evaluated": ["a", "b", "c"], "candidate_final": True}, False, "attempts_spent"),
         ({"evaluated": ["a", "b", "c"], "candidate_final": False}, False, None),  # may still profile the last one
-        ({}, True, "model_done"),
+        ({"plain_replies": 1}, True, None),  # answered, not obeyed
+        ({"plain_replies": 2}, True, "gave_up"),
+        ({"finished": "at the floor"}, False, "gave_up"),
         ({"started_at": 0.0}, False, "time_limit"),
     ],
 )
 def test_budget_verdicts(state, done, expected):
     state = KernelState.model_validate({"started_at": time.time(), **state})
     assert Budget(target=1.0, max_attempts=3).verdict(state, done) == expected
+
+
+@pytest.mark.parametrize(
+    "until,best,expected",
+    [
+        (None, {"speedup": 1.2}, "target_reached"),
+        ("2.0", {"speedup": 1.2}, None),  # past the target, below --until: go on
+        ("2.0", {"speedup": 2.1}, "target_reached"),
+        ("sol:0.9", {"speedup": 3.0, "sol_pct": 80.0}, None),
+        ("sol:0.9", {"speedup": 3.0, "sol_pct": 91.0}, "target_reached"),
+    ],
+)
+def test_until_keeps_a_thread_going_past_the_target(until, best, expected):
+    state = KernelState.model_validate({"started_at": time.time(), "best": {"n": 0, **best}})
+    assert Budget(target=1.0, until=until).verdict(state, False) == expected
+
+
+@pytest.mark.parametrize("bad", ["fast", "sol:1.5", "-2", "sol:x", "0"])
+def test_a_malformed_until_is_refused(bad):
+    with pytest.raises(ValueError, match="--until takes a speedup such as 2.0"):
+        Budget(until=bad)

@@ -6,7 +6,7 @@ import pytest
 
 from graphs import prompting
 
-VARS = dict(arch="gfx950", device_name="AMD Instinct MI355X", target_speedup=1.0, max_attempts=10)
+VARS = dict(arch="gfx950", device_name="AMD Instinct MI355X", target_speedup=1.0, max_attempts=10, goal="1x")
 CUDA_VARS = dict(VARS, arch="sm_90", device_name="NVIDIA H100 80GB HBM3")
 
 

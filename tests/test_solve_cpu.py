@@ -173,6 +173,8 @@ def test_kill_9_then_resume_finishes_the_run(tmp_path, cache_dir):
         "--range",
         "1,4",
         "--samples",
+        "2",
+        "--concurrency",
         "1",
         "--model",
         "tests.scripted_solver:factory",
@@ -203,6 +205,11 @@ def test_kill_9_then_resume_finishes_the_run(tmp_path, cache_dir):
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["totals"]["success"] == 2
+    # The seeded search went on across the kill: the second samples, started after the resume, begin
+    # from their problem's best so far.
+    for name in ("1_Small_ReLU", "4_Row_Sum"):
+        seeded = [r for r in records(out / name / "trace_1.jsonl") if r["type"] == "seeded"]
+        assert len(seeded) == 1 and seeded[0]["from"][0]["sample"] == 0, name
     recs = records(out / "1_Small_ReLU" / "trace_0.jsonl")
     assert any(r["type"] == "resume" for r in recs)
     calls = [
@@ -214,3 +221,33 @@ def test_kill_9_then_resume_finishes_the_run(tmp_path, cache_dir):
     assert calls.count("read_reference") == 1  # continued from the checkpoint, not restarted
     assert recs[-1]["type"] == "end"
     assert not list(out.rglob(".*.tmp"))  # the resumed run cleared what the killed one left mid-write
+
+
+def test_a_later_sample_starts_from_the_earlier_best_and_trace_shows_it(tmp_path, cache_dir):
+    out = tmp_path / "results"
+    script = {"1_Small_ReLU": ["cpu/bad/relu_wrong.py", "cpu/good/relu.py"]}
+    cmd = ["--range", "1", "--concurrency", "1"]
+    proc = solve(out, cache_dir, *cmd, script=script)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    first = records(out / "1_Small_ReLU" / "trace_0.jsonl")
+    assert not any(r["type"] == "seeded" for r in first)  # nothing correct existed when it started
+    second = records(out / "1_Small_ReLU" / "trace_1.jsonl")
+    (seeded,) = [r for r in second if r["type"] == "seeded"]
+    best = json.loads((out / "1_Small_ReLU" / "best_result.json").read_text())
+    assert [k["n"] for k in seeded["from"]] == [best["n"]] and seeded["from"][0]["sample"] == 0
+    task = next(r for r in second if r["type"] == "message" and r["message"]["type"] == "human")
+    text = task["message"]["data"]["content"]
+    assert "Other samples of this problem have already found correct kernels" in text
+    assert (out / "1_Small_ReLU" / best["code_file"]).read_text().strip() in text
+    shown = subprocess.run(
+        AGENT + ["trace", str(out / "1_Small_ReLU"), "--sample", "1"],
+        env=agent_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "[seeded]" in shown.stdout and f"candidate {best['n']} of sample 0:" in shown.stdout
+    independent = tmp_path / "independent"
+    proc = solve(independent, cache_dir, *cmd, "--search", "independent", script=script)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert not any(r["type"] == "seeded" for r in records(independent / "1_Small_ReLU" / "trace_1.jsonl"))

@@ -26,8 +26,11 @@ def profile_kernel(wb: Workbench, state: CandidateState, args: ProfileKernelArgs
     kernel."""
     reply = evaluate(wb, state, "profile")
     artifact = reply.artifact or {}
-    if args.counters and artifact.get("status") == "ok":
-        text, data = wb.evaluator.counters(wb.problem, state.candidate)
+    if args.counters and artifact.get("status") == "ok" and "counters" not in artifact:
+        from tools.harness.results import EvalResult
+
+        result = EvalResult.model_validate({k: v for k, v in artifact.items() if k in EvalResult.model_fields})
+        text, data = wb.evaluator.counters(wb.problem, state.candidate, result)
         reply.text += "\n\n" + text
         reply.artifact = artifact | {"counters": data}
     return reply

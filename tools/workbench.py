@@ -15,20 +15,36 @@ from tools.harness.evaluator import Evaluator
 from tools.harness.protocol import Upto
 from tools.harness.results import Best, EvalResult, Status, improves
 
-__all__ = ["Best", "CandidateState", "Reply", "Workbench", "evaluate"]
+__all__ = ["Attempt", "Best", "CandidateState", "Reply", "Workbench", "attempt_table", "evaluate"]
 from tools.problem import Problem
+
+NOTE_CHARS = 200
+
+
+class Attempt(BaseModel):
+    """One line of the thread's attempt table."""
+
+    n: int
+    note: str = ""
+    verdict: str
+    speedup: float | None = None
+    sol_pct: float | None = None
+    bottleneck: str | None = None
 
 
 class CandidateState(BaseModel):
     """The part of a thread's state the tools read and update."""
 
     candidate: str | None = Field(None, description="the current ModelNew source")
+    candidate_note: str = Field("", description="what the model said the current source changes, and why")
     candidate_hash: str | None = None
     candidate_final: bool = Field(True, description="its evaluation is complete (failed, or profiled)")
     evaluated: list[str] = Field(
         default_factory=list, description="hashes of distinct sources evaluated: the attempts used"
     )
     best: Best | None = Field(None, description="the thread's best candidate so far")
+    history: list[Attempt] = Field(default_factory=list, description="every candidate checked or profiled")
+    finished: str | None = Field(None, description="the model's reason, when it called finish")
 
 
 @dataclass
@@ -38,8 +54,10 @@ class Workbench:
     max_attempts: int
     target: float
     rules: str = ""
-    # Called with (source, result) for every evaluation; returns the candidate's number n.
-    record: Callable[[str, EvalResult], int] = field(default=lambda source, result: 0)
+    # Read the vendor profiler's counters for every new best (where the platform has them).
+    counters_for_best: bool = True
+    # Called with (source, result, note) for every evaluation; returns the candidate's number n.
+    record: Callable[[str, EvalResult, str], int] = field(default=lambda source, result, note: 0)
 
 
 @dataclass
@@ -52,8 +70,8 @@ class Reply:
 
 
 def evaluate(wb: Workbench, state: CandidateState, upto: Upto) -> Reply:
-    """The current candidate through the harness up to `upto`; a distinct source that gets past the
-    source rules uses one attempt."""
+    """The current candidate through the harness up to `upto`. An attempt is a distinct source that
+    built and reached check or profile: a build failure, or a build alone, uses none."""
     source, h = state.candidate, state.candidate_hash
     if not source:
         return Reply("ERROR: no candidate yet: call write_kernel(source) first.")
@@ -64,14 +82,52 @@ def evaluate(wb: Workbench, state: CandidateState, upto: Upto) -> Reply:
             {"candidate_final": True},
         )
     result = wb.evaluator.evaluate(wb.problem, source, upto)
-    n = wb.record(source, result)
-    if h not in evaluated and result.status != Status.static_error:  # rejected unbuilt: no attempt used
+    n = wb.record(source, result, state.candidate_note)
+    if h not in evaluated and upto != "build" and result.compiled:
         evaluated.append(h)
     updates: dict[str, Any] = {
         "evaluated": evaluated,
         "candidate_final": result.status != Status.ok or upto == "profile",
     }
+    best = state.best
+    text = status_text(result, upto)
+    artifact = result.model_dump(mode="json")
     if improves(result, state.best):
-        updates["best"] = Best(n=n, speedup=result.speedup, source_hash=h)
-    text = status_text(result, upto) + f"\n[candidate {n}; attempts used {len(evaluated)} of {wb.max_attempts}]"
-    return Reply(text, updates, result.model_dump(mode="json"))
+        p = result.profile
+        best = updates["best"] = Best(
+            n=n, speedup=result.speedup, source_hash=h, sol_pct=p.sol_pct if p else None, bound=p.bound if p else None
+        )
+        if upto == "profile" and wb.counters_for_best and wb.evaluator.platform.has_counters:
+            counter_text, data = wb.evaluator.counters(wb.problem, source, result)
+            text += "\n\nA new best, so its hardware counters: " + counter_text
+            artifact["counters"] = data
+            best.bottleneck = (data.get("bottleneck") or {}).get("sentence")
+    if upto != "build":
+        bottleneck = best.bottleneck if best is not None and best.n == n else None
+        history = [a for a in state.history if a.n != n] + [_attempt(n, state.candidate_note, result, bottleneck)]
+        updates["history"] = sorted(history, key=lambda a: a.n)
+        text += "\n" + attempt_table(updates["history"], best)
+    text += f"\n[candidate {n}; attempts used {len(evaluated)} of {wb.max_attempts}]"
+    return Reply(text, updates, artifact)
+
+
+def _attempt(n: int, note: str, r: EvalResult, bottleneck: str | None) -> Attempt:
+    verdict = ("correct, fragile" if r.fragile else "correct") if r.correct else r.status.value
+    sol = r.profile.sol_pct if r.profile else None
+    short = bottleneck.split(";")[0] if bottleneck else None
+    return Attempt(n=n, note=note, verdict=verdict, speedup=r.speedup, sol_pct=sol, bottleneck=short)
+
+
+def attempt_table(history: list[Attempt], best: Best | None) -> str:
+    """The thread's attempts so far, one short line each, and its best: what has been tried, so the
+    next version builds on it instead of repeating it."""
+    fmt = lambda x, f: f.format(x) if x is not None else "-"  # noqa: E731
+    lines = ["attempts so far (n | verdict | speedup | % of SOL | note | bottleneck):"]
+    for a in history[-8:]:
+        lines.append(
+            f"{a.n} | {a.verdict} | {fmt(a.speedup, '{:.3f}x')} | {fmt(a.sol_pct, '{:.0f}%')} | {a.note or '-'}"
+            + (f" | {a.bottleneck}" if a.bottleneck else "")
+        )
+    if best is not None and best.speedup is not None:
+        lines.append(f"best so far: candidate {best.n}, {best.speedup:.3f}x")
+    return "\n".join(lines)

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from tools.harness.build_notes import build_notes
 from tools.harness.static_check import check_source
 from tools.registry import CandidateState, Reply, Workbench, tool
+from tools.workbench import NOTE_CHARS
 
 
 class WriteKernelArgs(BaseModel):
@@ -18,6 +19,11 @@ class WriteKernelArgs(BaseModel):
             "and class ModelNew with the same __init__ and forward signatures as Model. Not a diff or a fragment; "
             "no Markdown fences."
         ),
+    )
+    note: str = Field(
+        "",
+        description="One line: what this version changes from the last and why (for example 'float4 loads: "
+        "memory-bound at 60% of peak'). It labels the candidate in the attempt table.",
     )
 
 
@@ -37,17 +43,21 @@ def write_kernel(wb: Workbench, state: CandidateState, args: WriteKernelArgs) ->
     platform = wb.evaluator.platform.name
     violations = check_source(source, platform, wb.problem.banned_ops)
     h = wb.evaluator.source_hash(source)
-    updates = {"candidate": source, "candidate_hash": h, "candidate_final": False}
+    note = " ".join(args.note.split())[:NOTE_CHARS]
+    updates = {"candidate": source, "candidate_hash": h, "candidate_final": False, "candidate_note": note}
     if violations:
         text = "REJECTED by the source rules (fix and call write_kernel again):\n" + "\n".join(
             f"- {v}" for v in violations
         )
         return Reply(text, updates | {"candidate_final": True}, {"violations": [v.model_dump() for v in violations]})
-    note = "" if h not in state.evaluated else " (this exact source was already evaluated)"
+    again = "" if h not in state.evaluated else " (this exact source was already evaluated)"
     text = (
-        f"STORED: {len(source.splitlines())} lines, source rules passed{note}. Attempts used "
-        f"{len(state.evaluated)} of {wb.max_attempts}; compiling, checking or profiling it uses one."
+        f"STORED: {len(source.splitlines())} lines, source rules passed{again}. Attempts used "
+        f"{len(state.evaluated)} of {wb.max_attempts}; checking or profiling it uses one (a build that "
+        f"fails does not)."
     )
+    if len(" ".join(args.note.split())) > NOTE_CHARS:
+        text += f"\nnote: your note was cut to {NOTE_CHARS} characters."
     text += "".join(f"\nnote: {n}" for n in build_notes(source, platform))
     return Reply(text, updates)
 

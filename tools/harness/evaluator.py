@@ -290,9 +290,30 @@ class Evaluator:
         self.platform.vendor_profile(run, self.workspace.run_dir(f"{h}-vendor"), req.kernel_names, result.profile)
 
     # ---- hardware counters, when the model asks ----
-    def counters(self, problem: Problem, source: str) -> tuple[str, dict]:
+    def counters(self, problem: Problem, source: str, result: EvalResult | None = None) -> tuple[str, dict]:
         """The vendor profiler's counters for the candidate's own kernels (ncu on NVIDIA, rocprofv3 on
-        AMD), over a few calls of the candidate alone. (text for the model, data for the record)"""
+        AMD), over a few calls of the candidate alone, with the shared digest's diagnosis (from the
+        candidate's timed result where given). (text for the model, data for the record)"""
+        text, data = self._vendor_counters(problem, source)
+        if data.get("counters"):
+            from tools.harness.device_peaks import peaks_for
+            from tools.harness.profilers import bottleneck
+
+            kernels = [bottleneck.KernelCounters.model_validate(c) for c in data["counters"]]
+            p, t = (result.profile, result.timing) if result is not None else (None, None)
+            info = self.device_info()
+            diag = bottleneck.diagnose(
+                kernels,
+                peaks_for(info.get("device_name", ""), info.get("arch", "")),
+                p.flops if p else None,
+                (p.dtype if p else None) or "float32",
+                t.candidate.median_ms if t else None,
+            )
+            text += "\n" + bottleneck.text(kernels, diag)
+            data["bottleneck"] = diag.model_dump()
+        return text, data
+
+    def _vendor_counters(self, problem: Problem, source: str) -> tuple[str, dict]:
         h = self.source_hash(source)
         extracted = extract_sources(source)
         build_dir, cand_path = self._build_dir(source, extracted), self.workspace.candidate_file(h)

@@ -105,6 +105,7 @@ class ProfileInfo(BaseModel):
         default=None, description="device busy time per call in the profiler's activity records (not the timer's)"
     )
     bound: str | None = None
+    dtype: str | None = Field(default=None, description="the problem's main dtype, whose peak the floor used")
     seconds: float = 0.0
 
 
@@ -189,6 +190,9 @@ class Best(BaseModel):
     speedup: float | None = None
     source_hash: str = Field("", validation_alias=AliasChoices("source_hash", "hash"))
     correct: bool = True
+    sol_pct: float | None = Field(None, description="its speed-of-light percentage, once profiled")
+    bound: str | None = Field(None, description="what bounds its floor: memory or compute")
+    bottleneck: str | None = Field(None, description="the counters' diagnosis, where they were read")
 
 
 def score(result: Any) -> float | None:

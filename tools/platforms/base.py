@@ -81,6 +81,7 @@ class BasePlatform:
     needs_device_kernel: ClassVar[bool] = False
     spares_overlap_timing: ClassVar[bool] = False
     own_share_label: ClassVar[str | None] = None
+    has_counters: ClassVar[bool] = False  # a vendor profiler reads hardware counters (counters())
     poison_piece_bytes: ClassVar[int | None] = None  # the large poison block in pieces of at most this size
     # What the worker times and synchronises with, sealed before the candidate is imported (harness.seal).
     timer_names: ClassVar[dict[str, str]] = {"clock": "time.perf_counter", "monotonic": "time.monotonic"}

@@ -32,6 +32,7 @@ class CudaPlatform(BasePlatform):
     # A spare touches no device until it has its request, so it may import beside a timed run.
     spares_overlap_timing = True
     own_share_label = "device time"
+    has_counters = True
     flush_min_bytes = 256 << 20
     timer_names = BasePlatform.timer_names | {
         "synchronize": "torch.cuda.synchronize",

@@ -39,6 +39,7 @@ def profile(s: Session) -> dict:
         "flops": s.flops,
         "min_bytes": s.min_bytes,
         "device_ms": s.platform.device_ms_per_call(records, PROFILED_CALLS),
+        "dtype": s.dtype,
     }
     if s.flops is not None:
         info["floor_ms"], info["bound"] = s.floor(s.flops, s.min_bytes, s.dtype)

@@ -12,7 +12,21 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from tools.harness.profilers.bottleneck import from_ncu
+
 SECTIONS = ("SpeedOfLight", "Occupancy", "LaunchStats", "MemoryWorkloadAnalysis", "ComputeWorkloadAnalysis")
+# Asked for by name beside the sections, which leave them out (seen on an H200 with ncu 2025): DRAM
+# traffic, shared-memory bank conflicts, local memory (spills) and global load sectors per request.
+EXTRA_METRICS = (
+    "dram__bytes_read.sum",
+    "dram__bytes_write.sum",
+    "dram__throughput.avg.pct_of_peak_sustained_elapsed",
+    "l1tex__data_bank_conflicts_pipe_lsu_mem_shared.sum",
+    "l1tex__t_bytes_pipe_lsu_mem_local_op_ld.sum",
+    "l1tex__t_bytes_pipe_lsu_mem_local_op_st.sum",
+    "l1tex__t_sectors_pipe_lsu_mem_global_op_ld.sum",
+    "l1tex__t_requests_pipe_lsu_mem_global_op_ld.sum",
+)
 
 # column -> (label, kind): what the digest shows, when ncu reported it
 METRICS: dict[str, tuple[str, str]] = {
@@ -32,6 +46,15 @@ METRICS: dict[str, tuple[str, str]] = {
     "launch__grid_size": ("grid", "count"),
     "l1tex__data_bank_conflicts_pipe_lsu_mem_shared.sum": ("shared bank conflicts", "count"),
     "sm__inst_executed_pipe_tensor.avg.pct_of_peak_sustained_active": ("tensor pipe", "pct"),
+    # read by the shared digest (tools.harness.profilers.bottleneck) where ncu's sections report them
+    "launch__occupancy_limit_registers": ("block limit by registers", "count"),
+    "launch__occupancy_limit_shared_mem": ("block limit by shared memory", "count"),
+    "launch__occupancy_limit_warps": ("block limit by warps", "count"),
+    "launch__occupancy_limit_blocks": ("block limit by blocks", "count"),
+    "l1tex__t_bytes_pipe_lsu_mem_local_op_ld.sum": ("local memory read", "bytes"),
+    "l1tex__t_bytes_pipe_lsu_mem_local_op_st.sum": ("local memory written", "bytes"),
+    "l1tex__t_sectors_pipe_lsu_mem_global_op_ld.sum": ("global load sectors", "count"),
+    "l1tex__t_requests_pipe_lsu_mem_global_op_ld.sum": ("global load requests", "count"),
 }
 
 
@@ -65,6 +88,7 @@ def ncu_command(exe: str, log_file: Path, kernel_names: list[str], launches: int
     ]
     for section in SECTIONS:
         cmd += ["--section", section]
+    cmd += ["--metrics", ",".join(EXTRA_METRICS)]
     if kernel_names:
         cmd += ["-k", "regex:^(" + "|".join(kernel_names) + ")$"]
     return cmd
@@ -168,8 +192,9 @@ def cuda_counters(run, workdir: Path, kernel_names: list[str]) -> tuple[str, dic
             {"vendor": "ncu", "kernels": [], "worker_log_tail": out.log_tail[-1500:], "ncu_log_head": ncu_log[:1500]},
         )
     kernels = digest(rows)
+    neutral = [from_ncu(k.name, k.launches, k.metrics) for k in kernels]
     return (
         "ncu counters for your kernels (mean over launches; the profiler serialises and replays each "
         "launch, so its times run a little high):\n" + digest_text(kernels),
-        {"vendor": "ncu", "kernels": [k.model_dump() for k in kernels]},
+        {"vendor": "ncu", "kernels": [k.model_dump() for k in kernels], "counters": [c.model_dump() for c in neutral]},
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from tools.harness.profilers.bottleneck import from_amd
 from tools.harness.profilers.rocprof import (
     COUNTER_PASSES,
     find_profiler,
@@ -49,4 +50,6 @@ def rocm_counters(run, workdir: Path, kernel_names: list[str]) -> tuple[str, dic
     merged = merge_passes(dirs, "cand", kernel_names)
     if merged is None or not merged.kernels:
         return "counters: rocprofv3 recorded nothing for your kernels.", {}
-    return "rocprofv3 counters:\n" + digest_text(merged), {"vendor": "rocprofv3", "digest": merged.model_dump()}
+    neutral = [from_amd(k) for k in merged.kernels if k.own] or [from_amd(k) for k in merged.kernels]
+    data = {"vendor": "rocprofv3", "digest": merged.model_dump(), "counters": [c.model_dump() for c in neutral]}
+    return "rocprofv3 counters:\n" + digest_text(merged), data
