@@ -13,6 +13,7 @@ from langgraph.graph.message import add_messages
 from pydantic import Field
 
 from tools.registry import Best, CandidateState
+from tools.workbench import Attempt
 
 
 class KernelState(CandidateState):
@@ -30,4 +31,5 @@ class KernelState(CandidateState):
 
 def checkpointer(conn: sqlite3.Connection) -> SqliteSaver:
     """A SQLite checkpointer that reads back the state's own models without a warning."""
-    return SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=[(Best.__module__, Best.__name__)]))
+    allowed = [(m.__module__, m.__name__) for m in (Best, Attempt)]
+    return SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=allowed))

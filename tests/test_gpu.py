@@ -217,3 +217,54 @@ def test_counters_on_request_come_from_ncu(cuda_evaluator):
     assert data["vendor"] == "ncu" and data["kernels"], data
     metrics = data["kernels"][0]["metrics"]
     assert metrics.get("gpu__time_duration.sum", 0) > 0 and "launch__registers_per_thread" in metrics
+
+
+def test_the_shared_digest_agrees_with_ncus_own_report(cuda_evaluator, tmp_path):
+    """Issue 13: the digest's DRAM rate, share of peak and occupancy against a separate, plain ncu run
+    of the same kernel (outside the harness, its own metrics by name)."""
+    import csv
+    import io
+    import os
+    import sys
+
+    from tools.harness.profilers.ncu import find_ncu
+    from tools.problem import Problem
+
+    source = (KERNELS / "cuda/good/relu.py").read_text()
+    prob = Problem.from_file(GPU_DATA / FIXTURES["cuda/good/relu.py"])
+    result = cuda_evaluator.evaluate(prob, source)
+    assert result.status == Status.ok
+    text, data = cuda_evaluator.counters(prob, source, result)
+    ours, diag = data["counters"][0], data["bottleneck"]
+    metrics = [
+        "gpu__time_duration.sum",
+        "dram__bytes_read.sum",
+        "dram__bytes_write.sum",
+        "dram__throughput.avg.pct_of_peak_sustained_elapsed",
+        "sm__warps_active.avg.pct_of_peak_sustained_active",
+    ]
+    log = tmp_path / "ncu.csv"
+    env = dict(os.environ, TORCH_EXTENSIONS_DIR=str(tmp_path / "ext"), PYTHONPATH=str(DATA.parents[1]))
+    env["TORCH_CUDA_ARCH_LIST"] = cuda_evaluator.build_env().get("TORCH_CUDA_ARCH_LIST", "")
+    cmd = [find_ncu(), "--csv", "--page", "raw", "--print-units", "base", "--metrics", ",".join(metrics)]
+    cmd += ["-k", "regex:relu", "--log-file", str(log), sys.executable, "-m", "tests.benchmarks.run_candidate"]
+    cmd += [str(KERNELS / "cuda/good/relu.py"), str(GPU_DATA / FIXTURES["cuda/good/relu.py"]), "5"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=DATA.parents[1])
+    body = "\n".join(ln for ln in log.read_text().splitlines() if ln.strip() and not ln.startswith("=="))
+    rows = [r for r in csv.DictReader(io.StringIO(body)) if (r.get("Kernel Name") or "").strip()][2:]
+    assert rows, proc.stderr[-2000:]
+    num = lambda r, k: float(r[k].replace(",", ""))  # noqa: E731
+    mean = lambda k: sum(num(r, k) for r in rows) / len(rows)  # noqa: E731
+    gbps = (mean("dram__bytes_read.sum") + mean("dram__bytes_write.sum")) / mean("gpu__time_duration.sum")
+    pct, occ = (
+        mean("dram__throughput.avg.pct_of_peak_sustained_elapsed"),
+        mean("sm__warps_active.avg.pct_of_peak_sustained_active"),
+    )
+    print(
+        f"FIGURE digest vs ncu: DRAM {ours['dram_gbps']:.0f} vs {gbps:.0f} GB/s, share of peak "
+        f"{diag['dram_pct']:.1f}% vs ncu's {pct:.1f}%, occupancy {ours['occupancy_pct']:.1f}% vs {occ:.1f}%; "
+        f"{diag['sentence']}"
+    )
+    assert abs(ours["dram_gbps"] / gbps - 1) < 0.1
+    assert abs(diag["dram_pct"] - pct) < 10 and abs(ours["occupancy_pct"] - occ) < 10
+    assert diag["sentence"].startswith("memory-bound")

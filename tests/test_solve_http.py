@@ -78,6 +78,7 @@ def test_solve_through_chat_openai(tmp_path, cache_dir, monkeypatch, streaming):
         "compile_kernel",
         "check_correctness",
         "profile_kernel",
+        "finish",
     }
     assert body.get("stream", False) is streaming
     assert all(a == "Bearer gw-secret-123" for a in stub.authorizations)

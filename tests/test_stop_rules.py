@@ -134,3 +134,20 @@ def test_without_until_the_target_ends_the_thread(cpu_evaluator):
         Budget(target=0.01),
     )
     assert out["ended"] == "target_reached"
+
+
+def test_the_attempt_table_and_best_come_back_from_a_sqlite_checkpoint(cpu_evaluator, caplog):
+    import sqlite3
+
+    from graphs.state import checkpointer
+    from tools.workbench import Attempt
+
+    llm = ScriptedChatModel([tools(call("write_kernel", 1, source=GOOD, note="n1"), call("check_correctness", 2))])
+    wb = Workbench(problem=problem(RELU), evaluator=cpu_evaluator, max_attempts=3, target=1.0, rules="RULES")
+    graph = build_graph(checkpointer(sqlite3.connect(":memory:", check_same_thread=False)))
+    cfg = {"configurable": {"thread_id": "cp"}, "recursion_limit": 20}
+    state = {"messages": [SystemMessage("s"), HumanMessage("h")], "started_at": time.time()}
+    graph.invoke(state, cfg, context=ThreadContext(llm=llm, workbench=wb, budget=Budget(max_turns=1)))
+    values = graph.get_state(cfg).values
+    assert isinstance(values["history"][0], Attempt) and values["history"][0].note == "n1"
+    assert "Blocked deserialization" not in caplog.text
