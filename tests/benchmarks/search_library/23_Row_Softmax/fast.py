@@ -1,4 +1,5 @@
 """search_library 23_Row_Softmax, fast: one block per row read once into registers as float4 (up to 32768 columns), warp-shuffle max and sum, streaming stores; online max-and-sum fallback for other rows."""
+
 import torch
 import torch.nn as nn
 from torch.utils.cpp_extension import load_inline

@@ -1,4 +1,5 @@
 """search_library 23_Row_Softmax, medium: one 256-thread block per row, scalar loads, shared-memory tree reductions for max and sum, three passes over the row."""
+
 import torch
 import torch.nn as nn
 from torch.utils.cpp_extension import load_inline

@@ -1,4 +1,5 @@
 """search_library 23_Row_Softmax, slow: one thread per row, three serial passes over the row (max, sum of exponentials, write), uncoalesced loads."""
+
 import torch
 import torch.nn as nn
 from torch.utils.cpp_extension import load_inline

@@ -1,4 +1,5 @@
 """search_library 23_Row_Softmax, wrong: one block per row with shared-memory reductions, but the exponentials subtract each thread's own max instead of the reduced row max."""
+
 import torch
 import torch.nn as nn
 from torch.utils.cpp_extension import load_inline
