@@ -12,8 +12,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph.message import add_messages
 from pydantic import Field
 
-from tools.registry import Best, CandidateState
-from tools.workbench import Attempt
+from tools.registry import Attempt, Best, CandidateState
 
 
 class KernelState(CandidateState):

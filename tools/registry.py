@@ -16,9 +16,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from tools.workbench import Best, CandidateState, Reply, Workbench
+from tools.workbench import Attempt, Best, CandidateState, Reply, Workbench
 
 __all__ = [
+    "Attempt",
     "Best",
     "CandidateState",
     "NoArgs",
