@@ -115,7 +115,7 @@ def test_until_keeps_optimising_past_the_target_and_the_table_carries_the_notes(
     )
     texts = tool_texts(out)
     assert texts[1].startswith("SPEEDUP")  # over the 0.01x target, below --until 1000
-    assert "attempts so far (n | verdict | speedup | % of SOL | note):" in texts[1]
+    assert "attempts so far (n | verdict | speedup | % of SOL | note | bottleneck):" in texts[1]
     assert "| correct | " in texts[1] and "| plain loop, first try" in texts[1]
     (pushback,) = humans(out)
     assert "the goal is 1000x" in pushback and "the best so far is candidate 1 at" in pushback
