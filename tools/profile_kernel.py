@@ -24,13 +24,4 @@ def profile_kernel(wb: Workbench, state: CandidateState, args: ProfileKernelArgs
     occupancy, compute and memory throughput against peak, DRAM bytes, L2 hit rate, shared/LDS bank
     conflicts, registers. That takes longer; ask when the time alone does not tell you what limits the
     kernel."""
-    reply = evaluate(wb, state, "profile")
-    artifact = reply.artifact or {}
-    if args.counters and artifact.get("status") == "ok" and "counters" not in artifact:
-        from tools.harness.results import EvalResult
-
-        result = EvalResult.model_validate({k: v for k, v in artifact.items() if k in EvalResult.model_fields})
-        text, data = wb.evaluator.counters(wb.problem, state.candidate, result)
-        reply.text += "\n\n" + text
-        reply.artifact = artifact | {"counters": data}
-    return reply
+    return evaluate(wb, state, "profile", counters=args.counters)

@@ -69,9 +69,11 @@ class Reply:
     artifact: dict | None = None
 
 
-def evaluate(wb: Workbench, state: CandidateState, upto: Upto) -> Reply:
+def evaluate(wb: Workbench, state: CandidateState, upto: Upto, counters: bool = False) -> Reply:
     """The current candidate through the harness up to `upto`. An attempt is a distinct source that
-    built and reached check or profile: a build failure, or a build alone, uses none."""
+    built and reached check or profile: a build failure, or a build alone, uses none. The vendor
+    profiler's counters are read once, when asked (`counters`) or for a new best where the platform
+    has them, and go last in the text."""
     source, h = state.candidate, state.candidate_hash
     if not source:
         return Reply("ERROR: no candidate yet: call write_kernel(source) first.")
@@ -97,17 +99,20 @@ def evaluate(wb: Workbench, state: CandidateState, upto: Upto) -> Reply:
         best = updates["best"] = Best(
             n=n, speedup=result.speedup, source_hash=h, sol_pct=p.sol_pct if p else None, bound=p.bound if p else None
         )
-        if upto == "profile" and wb.counters_for_best and wb.evaluator.platform.has_counters:
-            counter_text, data = wb.evaluator.counters(wb.problem, source, result)
-            text += "\n\nA new best, so its hardware counters: " + counter_text
-            artifact["counters"] = data
+    auto = best is not state.best and upto == "profile" and wb.counters_for_best and wb.evaluator.platform.has_counters
+    counter_text = ""
+    if (counters and result.status == Status.ok) or auto:
+        counter_text, data = wb.evaluator.counters(wb.problem, source, result)
+        counter_text = ("\n\nA new best, so its hardware counters: " if auto else "\n\n") + counter_text
+        artifact["counters"] = data
+        if best is not state.best:
             best.bottleneck = (data.get("bottleneck") or {}).get("sentence")
     if upto != "build":
         bottleneck = best.bottleneck if best is not None and best.n == n else None
         history = [a for a in state.history if a.n != n] + [_attempt(n, state.candidate_note, result, bottleneck)]
         updates["history"] = sorted(history, key=lambda a: a.n)
         text += "\n" + attempt_table(updates["history"], best)
-    text += f"\n[candidate {n}; attempts used {len(evaluated)} of {wb.max_attempts}]"
+    text += f"\n[candidate {n}; attempts used {len(evaluated)} of {wb.max_attempts}]" + counter_text
     return Reply(text, updates, artifact)
 
 

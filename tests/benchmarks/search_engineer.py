@@ -62,14 +62,11 @@ def _seeded_grade(messages, lib: dict[str, str]) -> int:
 def _history(messages, lib: dict[str, str]) -> tuple[int, bool, list[str]]:
     """(best correct grade so far, whether the last result named a bottleneck, grades written)."""
     written, best, shown = [], -1, False
-    sources = {}
     for m in messages:
         if isinstance(m, AIMessage):
             for c in m.tool_calls:
                 if c["name"] == "write_kernel":
-                    g = grade_of(c["args"].get("source", ""), lib)
-                    written.append(g or "?")
-                    sources[c["id"]] = g
+                    written.append(grade_of(c["args"].get("source", ""), lib) or "?")
         if isinstance(m, ToolMessage) and m.name in ("check_correctness", "profile_kernel"):
             text = str(m.content)
             correct = text.startswith(("SPEEDUP", "CORRECT"))

@@ -22,9 +22,10 @@ def tolerance_for(dtype: torch.dtype, override: tuple[float, float] | None = Non
     return override or TOLERANCES.get(dtype, (1e-4, 1e-4))
 
 
-def _flatten(out) -> list:
+def flatten(out) -> list:
+    """A model's output (a tensor, or nested lists and tuples of them) as a flat list."""
     if isinstance(out, (list, tuple)):
-        return [x for o in out for x in _flatten(o)]
+        return [x for o in out for x in flatten(o)]
     return [out]
 
 
@@ -32,7 +33,7 @@ def compare(candidate, reference, tol: tuple[float, float] | None = None) -> Tri
     """Every output tensor must have the reference's exact shape and dtype, no non-finite value the
     reference lacks, pass allclose, and have a relative L2 error under tolerance (so an all-zero or
     constant output cannot pass an elementwise test on a near-zero reference)."""
-    cands, refs = _flatten(candidate), _flatten(reference)
+    cands, refs = flatten(candidate), flatten(reference)
     if len(cands) != len(refs):
         return TrialCheck(
             trial=0,

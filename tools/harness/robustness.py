@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from tools.harness.correctness import compare, tolerance_for
+from tools.harness.correctness import compare, flatten, tolerance_for
 from tools.harness.results import TrialCheck
 
 # Part of the output that must be finite in the reference for a trial to count.
@@ -159,14 +159,8 @@ def shapes(inputs: list) -> str:
     )
 
 
-def _flat(out) -> list:
-    if isinstance(out, (list, tuple)):
-        return [x for o in out for x in _flat(o)]
-    return [out]
-
-
 def _finite_share(out) -> float:
-    tensors = [t for t in _flat(out) if isinstance(t, torch.Tensor) and t.is_floating_point() and t.numel()]
+    tensors = [t for t in flatten(out) if isinstance(t, torch.Tensor) and t.is_floating_point() and t.numel()]
     if not tensors:
         return 1.0
     finite = sum(int(torch.isfinite(t).sum()) for t in tensors)
@@ -194,7 +188,7 @@ def _masked(out, ref):
 
 def scale(out) -> float:
     """A typical output magnitude: the median of |finite values| of the first floating output."""
-    for t in _flat(out):
+    for t in flatten(out):
         if isinstance(t, torch.Tensor) and t.is_floating_point() and t.numel():
             vals = t.detach().reshape(-1)[: 1 << 22].float().abs()
             vals = vals[torch.isfinite(vals)]
@@ -212,7 +206,7 @@ def rounding_error(ref_model, inputs: list, out_ref) -> float:
     except Exception:  # noqa: BLE001 - an op without float64 support: no oracle, the plain bound stands
         return 0.0
     worst = 0.0
-    for r, r64 in zip(_flat(out_ref), _flat(out64), strict=False):
+    for r, r64 in zip(flatten(out_ref), flatten(out64), strict=False):
         if isinstance(r, torch.Tensor) and r.is_floating_point() and r.shape == r64.shape:
             ok = torch.isfinite(r) & torch.isfinite(r64)
             if bool(ok.any()):

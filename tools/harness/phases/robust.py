@@ -11,7 +11,7 @@ from tools.harness.session import PhaseFailure, Session, exc_line
 
 def robust(s: Session) -> dict:
     from tools.harness import robustness
-    from tools.harness.speed_of_light import tensor_bytes
+    from tools.harness.speed_of_light import main_dtype, tensor_bytes
 
     torch = s.torch
     t0 = time.perf_counter()
@@ -23,7 +23,7 @@ def robust(s: Session) -> dict:
     with torch.no_grad():
         base_out = ref(*s.clone(base))
         base_scale = robustness.scale(base_out)
-        dtype = _dtype(torch, base_out, base)
+        dtype = getattr(torch, main_dtype([base_out] if isinstance(base_out, torch.Tensor) else base))
         del base_out
         for variant, inputs in robustness.plan(base, gen):
             desc = f"{variant.describe}, inputs {robustness.shapes(inputs)}"
@@ -50,10 +50,3 @@ def robust(s: Session) -> dict:
             trials.append(trial)
             del out_r, out_c, inputs
     return {"trials": trials, "seconds": time.perf_counter() - t0}
-
-
-def _dtype(torch, out, inputs):
-    for t in [out] if isinstance(out, torch.Tensor) else [*inputs]:
-        if isinstance(t, torch.Tensor) and t.is_floating_point():
-            return t.dtype
-    return torch.float32

@@ -112,7 +112,7 @@ def diagnose(
 ) -> Bottleneck:
     """Which resource limits the candidate, from its own kernels' counters. The byte rate is the
     kernels' DRAM traffic over their time; the FLOP rate is the problem's FLOPs over the timed median."""
-    time_ms = sum((k.time_ms or 0.0) * 1 for k in kernels) or None
+    time_ms = sum(k.time_ms or 0.0 for k in kernels) or None
     known = [k.dram_bytes for k in kernels if k.dram_bytes is not None]
     dram = sum(known) if known else None
     gbps = dram / (time_ms * 1e6) if dram is not None and time_ms else None
