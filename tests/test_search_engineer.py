@@ -63,3 +63,9 @@ def test_each_write_is_a_new_source_with_a_note():
     (call,) = ai.tool_calls
     assert call["name"] == "write_kernel" and call["args"]["source"].startswith("# revision ")
     assert call["args"]["note"].startswith("wrong: ") and ai.usage_metadata["total_tokens"] > 0
+
+
+def test_handed_the_fastest_kernel_it_finishes_at_once():
+    seed = library("19_Big_ReLU")["fast"].rstrip()
+    task = TASK + f"\nOther samples ...\n### candidate 2 of sample 0: 1.300x\n```python\n{seed}\n```\n"
+    assert propose([SystemMessage("s"), HumanMessage(task)])[0] == "finish"

@@ -8,7 +8,7 @@ slow.py, medium.py, fast.py), and what it proposes next depends only on what the
   write the next grade up;
 - a result without one leaves it where it is: it rewrites its current grade with a cosmetic change,
   which costs an attempt and gains nothing;
-- once it has timed the fast kernel it calls finish.
+- once it has timed the fast kernel, or is handed it, it calls finish.
 
 Every write is a distinct source (a `# revision N` line), so each one is a real attempt through the
 real harness. Token counts are estimated from the text (4 characters a token)."""
@@ -82,7 +82,7 @@ def propose(messages) -> tuple[str, str, str]:
     seeded = _seeded_grade(messages, lib)
     best, shown, written = _history(messages, lib)
     level = max(best, seeded)
-    if level == len(GRADES) - 1 and (best == level or "fast" in written):
+    if level == len(GRADES) - 1:
         return "finish", "fast", "the fastest kernel I know is timed"
     if not written and seeded < 0:
         return "write", "wrong", "a first attempt"
