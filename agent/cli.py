@@ -236,13 +236,15 @@ def trace(
 
 @app.command()
 def report(path: Path = typer.Argument(Path("results"), help="a results directory")):
-    """Rebuild summary.json and the detailed reports from what is on disk."""
+    """Rebuild summary.json, the detailed reports and report.html from what is on disk."""
     from agent.report import build_reports
+    from agent.report_html import REPORT
 
     if not path.is_dir():
         raise UserError(f"{path} is not a results directory.")
     build_reports(path)
     console.print((path / "detailed_report.txt").read_text(), markup=False, highlight=False)
+    console.print(f"Figures, problems and traces: {path / REPORT}", markup=False, highlight=False)
 
 
 @app.command()

@@ -1,29 +1,25 @@
-"""Rebuild summary.json and the detailed reports from what is on disk (after a run, or any time with
-`agent report`)."""
+"""Rebuild summary.json, the detailed reports and report.html from what is on disk (after a run, or any
+time with `agent report`)."""
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
+from agent.fast_p import speed_figures
+from agent.report_html import write_report_html
 from agent.store import read_results, status_of, write_atomic, write_json
+from agent.trace_records import records, sample_of, traces_in
 from tools.harness.results import best_of
-
-FAST_P = (0.0, 0.5, 0.8, 1.0, 1.5, 2.0)
 
 
 def trace_stats(problem_dir: Path) -> dict:
     tokens = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
     ended: dict[str, str | None] = {}
-    for f in sorted(problem_dir.glob("trace_*.jsonl")):
-        sample = f.stem.removeprefix("trace_")
+    for f in traces_in(problem_dir):
+        sample = sample_of(f)
         ended[sample] = None
-        for line in f.read_text().splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
+        for rec in records(f):
             for k in tokens:
                 tokens[k] += int((rec.get("usage") or {}).get(k, 0) or 0)
             if rec.get("type") == "end":
@@ -72,6 +68,7 @@ def problem_report(problem_dir: Path, target: float) -> dict:
         "status_without_fragile": status_of(robust, target),
         "best_speedup_without_fragile": robust.get("speedup") if robust else None,
         "best_code": best.get("code_file") if best else None,
+        "best_result": f"result_{best['n']}.json" if best else None,
         "attempts": len(results),
         "correct_attempts": len(correct),
         "samples": stats["ended"],
@@ -130,8 +127,8 @@ def build_reports(out: Path) -> dict:
         for k in ("input_tokens", "output_tokens", "total_tokens")
     }
     totals["fragile"] = sum(1 for r in problems if r["fragile"])
-    fast_p, geomean = _speed_figures(problems)
-    robust_fast_p, _ = _speed_figures(problems, "status_without_fragile", "best_speedup_without_fragile")
+    fast_p, geomean = speed_figures(problems)
+    robust_fast_p, _ = speed_figures(problems, "status_without_fragile", "best_speedup_without_fragile")
     summary = {
         "config": config,
         "totals": totals,
@@ -151,24 +148,8 @@ def build_reports(out: Path) -> dict:
     write_json(out / "summary.json", summary)
     write_json(out / "detailed_report.json", {"target": target, "problems": problems})
     write_atomic(out / "detailed_report.txt", render_text(problems, summary, target))
+    write_report_html(out, summary, problems)
     return summary
-
-
-def _speed_figures(
-    problems: list[dict], status: str = "status", speedup: str = "best_speedup"
-) -> tuple[dict[str, float], float | None]:
-    """fast_p (the share of problems correct and faster than p) and the geometric mean speedup of the
-    correct ones, from each problem's `status` and `speedup` fields."""
-    n = len(problems) or 1
-
-    def fast(r: dict, p: float) -> bool:
-        correct = r[status] in ("success", "partial")
-        return correct and (p == 0.0 or (r[speedup] or 0.0) > p)
-
-    fast_p = {f"fast_{p:g}": sum(fast(r, p) for r in problems) / n for p in FAST_P}
-    speedups = [r[speedup] for r in problems if r[speedup]]
-    geomean = math.exp(sum(math.log(x) for x in speedups) / len(speedups)) if speedups else None
-    return fast_p, geomean
 
 
 def render_text(problems: list[dict], summary: dict, target: float) -> str:
