@@ -264,6 +264,20 @@ def status(path: Path = typer.Argument(Path("results"), help="a results director
 
 
 @app.command()
+def export(
+    path: Path = typer.Argument(..., help="a results folder written by agent solve"),
+    kernelbench: Path = typer.Option(..., "--kernelbench", help="a new folder for KernelBench's runs/ and results/"),
+    hardware: str | None = typer.Option(None, "--hardware", help="timing folder name (default: the run's device)"),
+    run_name: str | None = typer.Option(None, "--run-name", help="the run's name under runs/ (default: DIR's name)"),
+):
+    """Write a run as KernelBench's scripts read it: kernels, eval_results.json and baseline timing."""
+    from agent.export_kernelbench import export_kernelbench, summary_text
+
+    report = export_kernelbench(path, kernelbench, hardware=hardware, run_name=run_name)
+    console.print(summary_text(report), markup=False, highlight=False)
+
+
+@app.command()
 def problems(
     level1: bool = LEVEL_OPTS["level1"],
     level2: bool = LEVEL_OPTS["level2"],

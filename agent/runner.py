@@ -160,7 +160,7 @@ def run_thread(run: Run, problem: Problem, sample: int) -> str | None:
 def _run_thread(run: Run, problem: Problem, sample: int) -> str | None:
     thread_id = f"{problem.name}/{sample}"
     structlog.contextvars.bind_contextvars(thread=thread_id)
-    config = {"configurable": {"thread_id": thread_id}, "recursion_limit": run.budget.max_turns * 3 + 10}
+    config = _thread_config(run, problem, sample)
     pstore = run.store.problem(problem.name)
     existing = run.graph.get_state(config).values
     if existing.get("ended"):
@@ -214,19 +214,37 @@ def _run_thread(run: Run, problem: Problem, sample: int) -> str | None:
     return ended
 
 
+def _thread_config(run: Run, problem: Problem, sample: int) -> dict:
+    """The thread's checkpoint address, step limit, and its trace's name and tags in LangSmith (when
+    LANGSMITH_TRACING=true)."""
+    thread_id = f"{problem.name}/{sample}"
+    return {
+        "configurable": {"thread_id": thread_id},
+        "recursion_limit": run.budget.max_turns * 3 + 10,
+        "run_name": thread_id,
+        "metadata": {"problem": problem.name, "sample": sample, "run": str(run.settings.out)},
+    }
+
+
 def _context(run: Run, problem: Problem, pstore, sample: int) -> ThreadContext:
+    record = lambda source, result, note: _record(run, pstore, sample, source, result, note)
+    return thread_context(run.settings, run.evaluator, run.llm, run.budget, problem, record)
+
+
+def thread_context(
+    s: Settings, evaluator: Evaluator, llm: BaseChatModel, budget: Budget, problem: Problem, record
+) -> ThreadContext:
+    """What a thread's graph nodes work with; `record(source, result, note)` saves each evaluation."""
     wb = Workbench(
         problem=problem,
-        evaluator=run.evaluator,
-        max_attempts=run.budget.max_attempts,
-        target=run.budget.target,
+        evaluator=evaluator,
+        max_attempts=budget.max_attempts,
+        target=budget.target,
         rules=rules_text(problem.banned_ops),
-        record=lambda source, result, note: _record(run, pstore, sample, source, result, note),
-        counters_for_best=run.settings.counters_for_best,
+        record=record,
+        counters_for_best=s.counters_for_best,
     )
-    return ThreadContext(
-        llm=run.llm, workbench=wb, budget=run.budget, retry=run.settings.section(LLMConfig).retry_policy()
-    )
+    return ThreadContext(llm=llm, workbench=wb, budget=budget, retry=s.section(LLMConfig).retry_policy())
 
 
 def _stream(run: Run, problem: Problem, trace: TraceWriter, inputs, config: dict, ctx: ThreadContext) -> str | None:
@@ -249,20 +267,26 @@ def _stream(run: Run, problem: Problem, trace: TraceWriter, inputs, config: dict
 
 
 def _first_state(run: Run, problem: Problem, sample: int, seeds: list[dict]) -> KernelState:
-    dev = run.evaluator.device_info()
+    messages = first_messages(run.evaluator, run.budget, problem, sample, seed_text(seeds) if seeds else "")
+    return KernelState(messages=messages, problem=problem.name, sample=sample, started_at=time.time())
+
+
+def first_messages(
+    evaluator: Evaluator, budget: Budget, problem: Problem, sample: int, seeds: str = ""
+) -> list[SystemMessage | HumanMessage]:
+    """A thread's opening: the system prompt for the platform and device, and the task."""
+    dev = evaluator.device_info()
     system = system_prompt(
-        run.platform,
+        evaluator.platform.name,
         problem.name,
-        variant=run.evaluator.platform.prompt_variant,
+        variant=evaluator.platform.prompt_variant,
         arch=dev.get("arch", ""),
         device_name=dev.get("device_name", ""),
-        target_speedup=f"{run.budget.target:g}",
-        goal=run.budget.goal_text(),
-        max_attempts=run.budget.max_attempts,
+        target_speedup=f"{budget.target:g}",
+        goal=budget.goal_text(),
+        max_attempts=budget.max_attempts,
     )
-    task = task_prompt(problem.name, problem.level, sample) + (seed_text(seeds) if seeds else "")
-    messages = [SystemMessage(system), HumanMessage(task)]
-    return KernelState(messages=messages, problem=problem.name, sample=sample, started_at=time.time())
+    return [SystemMessage(system), HumanMessage(task_prompt(problem.name, problem.level, sample) + seeds)]
 
 
 def _stop_for_limit(trace: TraceWriter, spent: str, event: str) -> str:

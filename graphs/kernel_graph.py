@@ -3,6 +3,7 @@ answers a reply that called no tool while the thread has work left (graphs.budge
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
@@ -116,12 +117,36 @@ def after_judge(state: KernelState) -> str:
     return END if state.ended else "model"
 
 
-def build_graph(checkpointer=None):
-    g = StateGraph(KernelState, context_schema=ThreadContext)
-    g.add_node("model", model_node)
-    g.add_node("tools", tools_node)
-    g.add_node("judge", judge_node)
-    g.add_edge(START, "model")
+def _with_context(node: Callable, provide: Callable[[], ThreadContext]) -> Callable:
+    """The node, run with the context `provide()` gives instead of the one passed to invoke."""
+
+    def run(state: KernelState, runtime: Runtime) -> dict:
+        return node(state, runtime.override(context=provide()))
+
+    run.__name__ = node.__name__
+    return run
+
+
+def build_graph(
+    checkpointer=None,
+    *,
+    context: Callable[[], ThreadContext] | None = None,
+    setup: Callable[[KernelState, Runtime[ThreadContext]], dict] | None = None,
+):
+    """The thread's graph. The runner passes each thread's ThreadContext to invoke/stream. A server
+    that cannot (LangGraph Studio: its context is JSON) gives `context`, called when a node runs, and
+    `setup`, a first node that writes the opening messages of a thread that has none."""
+    nodes = {"model": model_node, "tools": tools_node, "judge": judge_node} | ({"setup": setup} if setup else {})
+    if context is not None:
+        nodes = {name: _with_context(node, context) for name, node in nodes.items()}
+    g = StateGraph(KernelState, context_schema=None if context is not None else ThreadContext)
+    for name, node in nodes.items():
+        g.add_node(name, node)
+    if setup:
+        g.add_edge(START, "setup")
+        g.add_edge("setup", "model")
+    else:
+        g.add_edge(START, "model")
     g.add_conditional_edges("model", after_model, ["tools", "judge"])
     g.add_edge("tools", "judge")
     g.add_conditional_edges("judge", after_judge, ["model", END])
