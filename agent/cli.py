@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -133,10 +134,37 @@ def solve(
         sandbox=False if unsafe_no_sandbox else None,
     )
     s = _settings(assign, **flags)
+    _run_solve(s)
+
+
+def _run_solve(s) -> None:
+    """Exit 0 when every thread ran, 1 when some could not run to their end, 130 when interrupted."""
+    from agent.interrupts import Interrupted
     from agent.runner import solve as run_solve
 
-    summary = run_solve(s, display=_display(s.progress))
+    try:
+        summary = run_solve(s, display=_display(s.progress), say=_say)
+    except Interrupted as stop:
+        console.print(_summary_line(stop.summary, s.out))
+        _say(f"interrupted: the reports in {s.out}/ are written; the same command with --resume continues.")
+        if stop.hard:  # the abandoned threads cannot be joined: leave without waiting for them
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
+        raise typer.Exit(130) from None
     console.print(_summary_line(summary, s.out))
+    unfinished = summary.get("unfinished_threads") or []
+    if unfinished:
+        u = unfinished[0]
+        _say(
+            f"{len(unfinished)} thread(s) could not run to their end (first: {u['problem']}/{u['sample']}: "
+            f"{str(u['reason'])[:200]}); each one's reason is in {s.out}/detailed_report.txt."
+        )
+        raise typer.Exit(1)
+
+
+def _say(line: str) -> None:
+    err.print(line, markup=False, highlight=False)
 
 
 def _summary_line(summary: dict, out: Path) -> str:
@@ -302,7 +330,7 @@ def main() -> None:
         sys.exit(code if isinstance(code, int) else 0)
     except UserError as e:
         err.print(f"error: {e}", markup=False, highlight=False)
-        sys.exit(2)
+        sys.exit(e.exit_code)
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(x) for x in first.get("loc", ())) or "settings"

@@ -85,8 +85,8 @@ class Progress:
                 if score(r):
                     self._better(key, problem, score(r))
 
-    def finish(self) -> None:
-        self.state = "finished"
+    def finish(self, state: str = "finished") -> None:
+        self.state = state
         self.save()
 
     def snapshot(self) -> dict:

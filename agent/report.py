@@ -101,26 +101,11 @@ def build_reports(out: Path) -> dict:
         for d in out.iterdir()
         if d.is_dir() and d.name not in names and (any(d.glob("result_*.json")) or any(d.glob("trace_*.jsonl")))
     )
-    problems = [
-        problem_report(out / n, target)
-        if (out / n).is_dir()
-        else {
-            "problem": n,
-            "status": "failed",
-            "best_speedup": None,
-            "fragile": None,
-            "status_without_fragile": "failed",
-            "best_speedup_without_fragile": None,
-            "attempts": 0,
-            "correct_attempts": 0,
-            "samples": {},
-            "tokens": {},
-            "errors": ["never ran"],
-        }
-        for n in names
-    ]
+    problems = [problem_report(out / n, target) if (out / n).is_dir() else _never_ran(n) for n in names]
+    n_samples = int((config.get("settings") or {}).get("samples", 1))
     for r in problems:
         r["cost_usd"] = _cost(r["tokens"], config.get("prices"))
+        r["unfinished"] = unfinished(r["samples"], n_samples)
     totals = {k: sum(1 for r in problems if r["status"] == k) for k in ("success", "partial", "failed")}
     tokens = {
         k: sum((r.get("tokens") or {}).get(k, 0) for r in problems)
@@ -140,6 +125,8 @@ def build_reports(out: Path) -> dict:
         "cost_usd": _cost(tokens, config.get("prices")),
         "prices": config.get("prices"),
         "lanes": lane_stats(out),
+        # threads that could not run to their end (model down, harness crash, a run limit, Ctrl-C, kill):
+        "unfinished_threads": [{"problem": r["problem"], **u} for r in problems for u in r["unfinished"]],
         "problems": {
             r["problem"]: {k: r[k] for k in ("status", "best_speedup", "fragile", "attempts", "tokens", "cost_usd")}
             for r in problems
@@ -150,6 +137,36 @@ def build_reports(out: Path) -> dict:
     write_atomic(out / "detailed_report.txt", render_text(problems, summary, target))
     write_report_html(out, summary, problems)
     return summary
+
+
+def _never_ran(name: str) -> dict:
+    return {
+        "problem": name,
+        "status": "failed",
+        "best_speedup": None,
+        "fragile": None,
+        "status_without_fragile": "failed",
+        "best_speedup_without_fragile": None,
+        "attempts": 0,
+        "correct_attempts": 0,
+        "samples": {},
+        "tokens": {},
+        "errors": ["never ran"],
+    }
+
+
+def unfinished(samples: dict, n_samples: int) -> list[dict]:
+    """The samples that did not end on the kernel's merits, each with why: an error, a run-wide limit
+    (run_*), a run stopped mid-thread (no end record), or never started."""
+    out = []
+    for i in range(n_samples):
+        if str(i) not in samples:
+            out.append({"sample": i, "reason": "never started"})
+            continue
+        why = samples[str(i)]
+        if why is None or why.startswith(("error", "run_")):
+            out.append({"sample": i, "reason": why or "did not finish: the run stopped during this thread"})
+    return out
 
 
 def render_text(problems: list[dict], summary: dict, target: float) -> str:
@@ -175,6 +192,8 @@ def render_text(problems: list[dict], summary: dict, target: float) -> str:
             lines.append(
                 f"    FRAGILE: {r['fragile']} (best without fragile kernels: {f'{robust:.3f}x' if robust else 'none'})"
             )
+        for u in r["unfinished"]:
+            lines.append(f"    sample {u['sample']} did not run to its end: {u['reason']}")
         for e in r["errors"][:5]:
             lines.append(f"    {e}")
     return "\n".join(lines) + "\n"

@@ -14,15 +14,18 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, mess
 
 from agent import logs
 from agent.dataset import load_problems
+from agent.interrupts import HardStop, Interrupted, StopFlag, stop_on_signals
 from agent.ledger import Ledger, prices_for
 from agent.progress import Progress
 from agent.report import build_reports, trace_stats
+from agent.run_lock import RunLock
 from agent.seeding import seed_text, starting_kernels
 from agent.settings import Settings
 from agent.store import RunStore, TraceWriter, now_iso, write_json
 from graphs.budget import Budget
 from graphs.kernel_graph import ThreadContext, build_graph
 from graphs.llm import LLMConfig, reasoning_text, usage_of
+from graphs.llm_preflight import preflight
 from graphs.prompting import rules_text, system_prompt, task_prompt
 from graphs.state import KernelState, checkpointer
 from tools.errors import ConfigError
@@ -45,6 +48,7 @@ class Run:
     graph: object
     ledger: Ledger
     progress: Progress
+    stop: StopFlag
 
 
 def make_evaluator(s: Settings, platform: str, lane_log=None) -> Evaluator:
@@ -64,18 +68,43 @@ def make_ledger(s: Settings) -> Ledger:
     return ledger
 
 
-def solve(s: Settings, display=None) -> dict:
-    """display: None, or a function taking the Progress and giving a context manager that shows it."""
+def solve(s: Settings, display=None, say=None) -> dict:
+    """display: None, or a function taking the Progress and giving a context manager that shows it; say:
+    where the run's few lines for the user go (the platform, the model check, Ctrl-C). Raises
+    Interrupted, its reports written, when the user stopped the run."""
+    say = say or (lambda line: None)
     problems = load_problems(s.dataset, s.level, s.range, s.problem)
     platform = s.platform or detect()
-    config_path = s.out / "run_config.json"
-    if config_path.exists() and not s.resume:
-        raise ConfigError(f"{s.out} already holds a run: pass --resume to continue it, or --out another folder.")
-    if s.resume and not config_path.exists():
-        raise ConfigError(f"Nothing to resume in {s.out}: run without --resume to start a new run there.")
-    ledger = make_ledger(s)
-    llm = s.section(LLMConfig).chat_model()
-    evaluator, device, lanes = _start_evaluator(s, platform)
+    lock = RunLock(s.out).acquire()
+    started = False
+    try:
+        config_path = s.out / "run_config.json"
+        if config_path.exists() and not s.resume:
+            raise ConfigError(f"{s.out} already holds a run: pass --resume to continue it, or --out another folder.")
+        if s.resume and not config_path.exists():
+            raise ConfigError(f"Nothing to resume in {s.out}: run without --resume to start a new run there.")
+        ledger = make_ledger(s)
+        llm = s.section(LLMConfig).chat_model()
+        evaluator, device, lanes = _start_evaluator(s, platform)
+        try:
+            checked = preflight(s.model, llm, s.base_url)
+        except BaseException:
+            evaluator.close()
+            raise
+        started = True
+        say(platform_line(platform, device, lanes) + (f"; model: {checked}" if checked else ""))
+        return _run(s, platform, problems, ledger, llm, evaluator, device, lanes, display, say)
+    finally:
+        lock.release(keep_dir=started)
+
+
+def platform_line(platform: str, device: dict, lanes: list) -> str:
+    """e.g. "platform cuda: NVIDIA H200 sm_90, 1 lane"."""
+    what = " ".join(x for x in (device.get("device_name"), device.get("arch")) if x) or "this machine"
+    return f"platform {platform}: {what}, {len(lanes)} lane{'s' if len(lanes) != 1 else ''}"
+
+
+def _run(s: Settings, platform, problems, ledger, llm, evaluator, device, lanes, display, say) -> dict:
     store = RunStore(s.out, s.target)
     logs.configure(store.log_path)
     write_json(
@@ -91,34 +120,54 @@ def solve(s: Settings, display=None) -> dict:
             "started_at": now_iso(),
         },
     )
-    budget = s.section(Budget)
     structlog.contextvars.bind_contextvars(run=str(s.out))
-    log.info(
-        "run_start",
-        platform=platform,
-        device=device.get("device_name"),
-        problems=len(problems),
-        samples=s.samples,
-        model=s.model,
-        lanes=len(lanes),
-    )
+    log.info("run_start", platform=platform, device=device.get("device_name"), problems=len(problems),
+             samples=s.samples, model=s.model, lanes=len(lanes))  # fmt: skip
     progress = Progress(
         s.out, [(p.name, i) for p in problems for i in range(s.samples)], ledger, evaluator.lanes.busy_s
     )
-    jobs = _job_order(problems, s)
     progress.seed(store.out)
     conn = sqlite3.connect(store.checkpoint_path, check_same_thread=False)
-    try:
-        run = Run(s, platform, store, evaluator, llm, budget, build_graph(checkpointer(conn)), ledger, progress)
-        with display(progress) if display else _nothing(), ThreadPoolExecutor(max_workers=s.threads()) as pool:
-            list(pool.map(lambda job: run_thread(run, *job), jobs))
-        progress.finish()
-    finally:
-        conn.close()
-        evaluator.close()
-    summary = build_reports(s.out)
-    log.info("run_end", **{k: summary["totals"][k] for k in ("success", "partial", "failed")})
+    stop = StopFlag()
+    graph = build_graph(checkpointer(conn))
+    run = Run(s, platform, store, evaluator, llm, s.section(Budget), graph, ledger, progress, stop)
+    hard = False
+    with stop_on_signals(stop, lambda: say(stopping_line(progress))):
+        try:
+            with display(progress) if display else _nothing():
+                hard = _threads(run, _job_order(problems, s))
+        finally:
+            if not hard:
+                conn.close()  # abandoned threads may still hold it; the process is about to end
+            evaluator.close()
+        progress.finish("interrupted" if stop.is_set() else "finished")
+        summary = build_reports(s.out)
+    log.info(
+        "run_end", interrupted=stop.is_set(), **{k: summary["totals"][k] for k in ("success", "partial", "failed")}
+    )
+    if stop.is_set():
+        raise Interrupted(summary, hard)
     return summary
+
+
+def _threads(run: Run, jobs: list[tuple[Problem, int]]) -> bool:
+    """Run every thread; True when a second Ctrl-C left some of them behind."""
+    pool = ThreadPoolExecutor(max_workers=run.settings.threads())
+    hard = False
+    try:
+        for f in [pool.submit(run_thread, run, *job) for job in jobs]:
+            f.result()
+    except HardStop:
+        hard = True
+    finally:
+        pool.shutdown(wait=not hard, cancel_futures=True)
+    return hard
+
+
+def stopping_line(progress: Progress) -> str:
+    n = progress.snapshot()["thread_counts"]["running"]
+    what = "1 thread finishes its" if n == 1 else f"{n} threads finish their"
+    return f"stopping: {what} current step; Ctrl-C again to stop now"
 
 
 def _start_evaluator(s: Settings, platform: str) -> tuple[Evaluator, dict, list]:
@@ -146,7 +195,10 @@ def _nothing():
 
 
 def run_thread(run: Run, problem: Problem, sample: int) -> str | None:
-    """One sample of one problem; the Progress hears of its start and end however it ends."""
+    """One sample of one problem; the Progress hears of its start and end however it ends. After a
+    Ctrl-C a thread that has not started stays unstarted (and untouched on disk)."""
+    if run.stop.is_set():
+        return "run_interrupted"
     run.progress.thread(problem.name, sample, "running")
     ended, state = None, "failed"
     try:
@@ -260,7 +312,7 @@ def _stream(run: Run, problem: Problem, trace: TraceWriter, inputs, config: dict
                 if isinstance(m, AIMessage):
                     run.ledger.add(problem.name, usage_of(m))
             ended = update.get("ended") or ended
-        spent = run.ledger.exhausted()
+        spent = run.ledger.exhausted() or ("run_interrupted: stopped by Ctrl-C" if run.stop.is_set() else None)
         if spent and not ended:
             return _stop_for_limit(trace, spent, "thread_stopped")
     return ended

@@ -31,8 +31,16 @@ MALFORMED_ARGS = '{"path": "kernel.cu", "source": __global__ void k() {}}'
 
 
 class OpenAIStub:
-    def __init__(self, script: list[Turn] | Callable[[dict], Turn]):
+    def __init__(
+        self,
+        script: list[Turn] | Callable[[dict], Turn],
+        key: str | None = None,
+        models: tuple[str, ...] = ("stub-model",),
+    ):
+        """key: when given, a request without `Authorization: Bearer <key>` gets a 401; models: what
+        GET /v1/models lists."""
         self._script = script
+        self.key, self.models = key, models
         self._lock = threading.Lock()
         self._turn_index = 0
         self._call_ids = itertools.count(1)
@@ -204,21 +212,31 @@ def _handler_for(stub: OpenAIStub) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _refused(self) -> bool:
+            if stub.key is None or self.headers.get("Authorization") == f"Bearer {stub.key}":
+                return False
+            error = {
+                "message": "Incorrect API key provided",
+                "type": "invalid_request_error",
+                "code": "invalid_api_key",
+            }
+            self._send_json(401, {"error": error})
+            return True
+
         def do_GET(self) -> None:
+            if self._refused():
+                return
             if self.path.rstrip("/") == "/v1/models":
-                self._send_json(
-                    200,
-                    {
-                        "object": "list",
-                        "data": [{"id": "stub-model", "object": "model", "created": 0, "owned_by": "stub"}],
-                    },
-                )
+                data = [{"id": m, "object": "model", "created": 0, "owned_by": "stub"} for m in stub.models]
+                self._send_json(200, {"object": "list", "data": data})
             else:
                 self._send_json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length) or b"{}")
+            if self._refused():
+                return
             if self.path.rstrip("/") != "/v1/chat/completions":
                 self._send_json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
                 return

@@ -60,7 +60,8 @@ def test_token_limit_stops_the_run_and_resume_with_more_continues(tmp_path, cach
     out = tmp_path / "results"
     # each scripted turn reports about 1100 tokens: the limit is reached on the first thread's second turn
     proc = solve(out, cache_dir, "--max-run-tokens", "2000")
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 1, proc.stderr[-3000:]  # threads stopped by a run-wide limit did not run to their end
+    assert "2 thread(s) could not run to their end (first: 1_Small_ReLU/0: run_token_limit" in proc.stderr
     status = json.loads((out / "status.json").read_text())
     assert status["thread_counts"]["skipped"] == 2
     assert all(t["ended"] == "run_token_limit" for t in status["threads"].values())
@@ -105,7 +106,7 @@ def test_batch_flag_mistakes_are_one_line(tmp_path, cache_dir, flags, needle):
 def test_cost_is_reported_per_problem_when_the_price_is_given(tmp_path, cache_dir):
     out = tmp_path / "results"
     proc = solve(out, cache_dir, "--max-run-tokens", "1500", "--price-input", "1", "--price-output", "10")
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 1, proc.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     tokens = summary["problems"]["1_Small_ReLU"]["tokens"]
     expected = (tokens["input_tokens"] * 1 + tokens["output_tokens"] * 10) / 1e6

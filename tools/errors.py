@@ -4,6 +4,8 @@
 class UserError(Exception):
     """A mistake or missing piece on the user's side; the CLI prints the message, never a traceback."""
 
+    exit_code = 2  # bad input
+
 
 class DatasetError(UserError):
     pass
@@ -19,3 +21,9 @@ class BackendError(UserError):
 
 class PlatformError(UserError):
     pass
+
+
+class EndpointDown(UserError):
+    """The model's endpoint does not answer: nothing could run, though the input may be right."""
+
+    exit_code = 1

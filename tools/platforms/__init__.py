@@ -37,8 +37,20 @@ def platform_class(name: str) -> type:
 
 
 def detect() -> str:
-    """The first platform, by rank, whose runtime this torch build has."""
-    return next(name for name, cls in _registry().items() if cls.present())
+    """The first GPU platform, by rank, whose runtime this torch build has. Never cpu: a full-size
+    problem on the CPU takes hours, so that platform is only ever asked for by name."""
+    found = next((name for name, cls in _registry().items() if name != "cpu" and cls.present()), None)
+    if found is None:
+        raise PlatformError(f"{_no_gpu()}: pass --platform cpu to run on the CPU, or run where torch sees a GPU.")
+    return found
+
+
+def _no_gpu() -> str:
+    import torch
+
+    if torch.version.cuda:
+        return f"torch {torch.__version__} is built for CUDA {torch.version.cuda} but sees no GPU"
+    return f"No GPU platform: torch {torch.__version__} is built without CUDA or ROCm"
 
 
 def get_platform(name: str | None = None) -> Platform:
