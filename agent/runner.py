@@ -295,6 +295,7 @@ def thread_context(
         rules=rules_text(problem.banned_ops),
         record=record,
         counters_for_best=s.counters_for_best,
+        library_roots={**evaluator.platform.library_roots(), **s.extra_library_roots()},
     )
     return ThreadContext(llm=llm, workbench=wb, budget=budget, retry=s.section(LLMConfig).retry_policy())
 

@@ -31,6 +31,17 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def parse_roots(text: str) -> dict[str, Path]:
+    """ "name=path,name=path" as {name: path}."""
+    roots = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, path = pair.partition("=")
+        if not sep or not name.strip() or "/" in name or not path.strip():
+            raise ValueError(f"'{pair}' is not NAME=PATH (e.g. cutlass=/opt/cutlass/include)")
+        roots[name.strip()] = Path(path.strip()).expanduser()
+    return roots
+
+
 class Settings(BaseSettings, Budget, LLMConfig, EvalConfig):
     model_config = SettingsConfigDict(extra="forbid", populate_by_name=True, env_prefix="HIPGEN_")
 
@@ -64,6 +75,23 @@ class Settings(BaseSettings, Budget, LLMConfig, EvalConfig):
         None, ge=0, description="USD per million output tokens (default: agent/prices.json)"
     )
     progress: bool = Field(True, description="live progress display on a terminal")
+    library_roots: str | None = Field(
+        None,
+        description="more header folders the model may read with read_library, as NAME=PATH pairs separated "
+        "by commas (e.g. cutlass=/opt/cutlass/include); the platform's own (HipKittens, HIP, CUDA) come anyway",
+    )
+
+    @field_validator("library_roots")
+    @classmethod
+    def _roots_exist(cls, v):
+        if v:
+            for name, path in parse_roots(v).items():
+                if not path.is_dir():
+                    raise ValueError(f"library root {name}={path} is not a folder")
+        return v
+
+    def extra_library_roots(self) -> dict[str, Path]:
+        return parse_roots(self.library_roots or "")
 
     @field_validator("dataset", mode="before")
     @classmethod

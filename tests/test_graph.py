@@ -67,6 +67,7 @@ def test_unknown_tool_missing_candidate_and_bad_args_are_answered(cpu_evaluator)
         "check_correctness",
         "profile_kernel",
         "finish",
+        "read_library",
     }
 
 

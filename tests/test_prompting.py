@@ -9,7 +9,15 @@ import pytest
 from graphs import prompting
 
 VARS = dict(arch="sm_90", device_name="NVIDIA H100 80GB HBM3", target_speedup=1.0, max_attempts=10, goal="1x")
-TOOLS = ("read_reference", "write_kernel", "compile_kernel", "check_correctness", "profile_kernel", "finish")
+TOOLS = (
+    "read_reference",
+    "write_kernel",
+    "compile_kernel",
+    "check_correctness",
+    "profile_kernel",
+    "finish",
+    "read_library",
+)
 
 
 @pytest.mark.parametrize(

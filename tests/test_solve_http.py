@@ -79,6 +79,7 @@ def test_solve_through_chat_openai(tmp_path, cache_dir, monkeypatch, streaming):
         "check_correctness",
         "profile_kernel",
         "finish",
+        "read_library",
     }
     assert body.get("stream", False) is streaming
     assert all(a == "Bearer gw-secret-123" for a in stub.authorizations)

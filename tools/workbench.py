@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -58,6 +59,8 @@ class Workbench:
     counters_for_best: bool = True
     # Called with (source, result, note) for every evaluation; returns the candidate's number n.
     record: Callable[[str, EvalResult, str], int] = field(default=lambda source, result, note: 0)
+    # The header folders read_library may show, by name.
+    library_roots: dict[str, Path] = field(default_factory=dict)
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 from tools.errors import PlatformError
 from tools.platforms.base import BasePlatform
@@ -72,6 +73,12 @@ class CudaPlatform(BasePlatform):
         nvcc = os.path.join(CUDA_HOME, "bin", "nvcc") if CUDA_HOME else shutil.which("nvcc")
         if not nvcc or not os.path.exists(nvcc):
             raise PlatformError("nvcc was not found: install the CUDA toolkit or set CUDA_HOME to it.")
+
+    def library_roots(self) -> dict[str, Path]:
+        from torch.utils.cpp_extension import CUDA_HOME
+
+        include = Path(CUDA_HOME) / "include" if CUDA_HOME else None
+        return {"cuda": include} if include is not None and include.is_dir() else {}
 
     def build_arch(self, explicit: str | None, device) -> str | None:
         return explicit or device().get("arch") or None

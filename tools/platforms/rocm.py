@@ -190,6 +190,13 @@ class RocmPlatform(CudaPlatform):
             profile.kernels, profile.own_share = list(d.kernels), d.own_share
             profile.vendor, profile.vendor_digest = d.source, digest_text(d)
 
+    def library_roots(self) -> dict[str, Path]:
+        rocm = Path(os.environ.get("ROCM_PATH") or os.environ.get("ROCM_HOME") or "/opt/rocm") / "include"
+        roots = {"hip": rocm} if (rocm / "hip").is_dir() else {}
+        if self.hipkittens_root is not None and (self.hipkittens_root / "include").is_dir():
+            roots["hipkittens"] = self.hipkittens_root / "include"
+        return roots
+
     def build_env(self, arch: str | None) -> dict[str, str]:
         # An unset arch makes torch compile for every target the wheel knows: minutes per candidate.
         target = self.resolve_arch(arch)
