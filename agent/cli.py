@@ -35,11 +35,32 @@ def _level(level1: bool, level2: bool, level3: bool, level4: bool, level: int | 
 
 def _settings(assign: list[str] | None = None, **flags):
     """Settings from the flags given (None: not given), after any `--set NAME=VALUE`s, which flags beat."""
-    from agent.settings import Settings, assignments
+    from agent.settings import assignments, resolve
 
-    given = assignments(assign or [])
-    given.update({k: v for k, v in flags.items() if v is not None})
-    return Settings(**given)
+    return resolve(assignments(assign or []), {k: v for k, v in flags.items() if v is not None})
+
+
+def _version(asked: bool) -> None:
+    if not asked:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        typer.echo(f"hipgenerator {version('hipgenerator')}")
+    except PackageNotFoundError:
+        raise UserError(
+            "hipgenerator is not installed, so it has no version: pip install -e . in its checkout."
+        ) from None
+    raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_version, help="print the version and exit"
+    ),
+) -> None:
+    pass
 
 
 UNSAFE_OPT = typer.Option(
@@ -210,8 +231,7 @@ def eval_(
 
     if upto not in UPTO:
         raise UserError(f"Bad --upto '{upto}': use {', '.join(UPTO)}.")
-    if not kernel.is_file():
-        raise UserError(f"Kernel file {kernel} does not exist.")
+    source = _kernel_source(kernel)
     s = _settings(
         assign,
         dataset=dataset,
@@ -223,7 +243,6 @@ def eval_(
     prob = resolve_problem(problem, s.dataset)
     plat = s.platform or detect()
     evaluator = make_evaluator(s, plat)
-    source = kernel.read_text()
     upto = "profile" if counters else upto  # counters are read from a timed, correct kernel
     result = evaluator.evaluate(prob, source, upto)
     counter_text, counter_data = evaluator.counters(prob, source) if counters and result.correct else ("", {})
@@ -248,6 +267,16 @@ def eval_(
     raise typer.Exit(0 if ok else 1)
 
 
+def _kernel_source(kernel: Path) -> str:
+    from tools.problem import read_source
+
+    if kernel.is_dir():
+        raise UserError(f"{kernel} is a folder: give agent eval a kernel file (a Python file defining ModelNew).")
+    if not kernel.is_file():
+        raise UserError(f"Kernel file {kernel} does not exist.")
+    return read_source(kernel, "Kernel file")
+
+
 @app.command()
 def trace(
     path: Path = typer.Argument(..., help="a problem folder of a results directory, or the whole directory"),
@@ -267,9 +296,15 @@ def report(path: Path = typer.Argument(Path("results"), help="a results director
     """Rebuild summary.json, the detailed reports and report.html from what is on disk."""
     from agent.report import build_reports
     from agent.report_html import REPORT
+    from agent.store import holds_run
 
     if not path.is_dir():
         raise UserError(f"{path} is not a results directory.")
+    if not holds_run(path):
+        raise UserError(
+            f"{path} holds no run (no run_config.json, no problem folder with results or traces): "
+            "point agent report at the --out of agent solve."
+        )
     build_reports(path)
     console.print((path / "detailed_report.txt").read_text(), markup=False, highlight=False)
     console.print(f"Figures, problems and traces: {path / REPORT}", markup=False, highlight=False)

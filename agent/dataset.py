@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tools.errors import DatasetError
-from tools.problem import Problem
+from tools.problem import Problem, read_source
 
 
 def level_dir(dataset: Path | None, level: int) -> Path:
@@ -67,16 +67,30 @@ def load_problems(
 def resolve_problem(spec: str, dataset: Path | None) -> Problem:
     """For `agent eval --problem`: a file path, or LEVEL/ID (e.g. 1/19), or LEVEL/NAME-SUBSTRING."""
     path = Path(spec).expanduser()
+    if path.is_dir():
+        raise DatasetError(f"Problem {path} is a folder: give a problem file or LEVEL/ID such as 1/19.")
     if path.suffix == ".py":
         if not path.is_file():
             raise DatasetError(f"Problem file {path} does not exist.")
+        read_source(path, "Problem file")
         return Problem.from_file(path)
-    if "/" in spec:
-        lvl, _, rest = spec.partition("/")
-        lvl = lvl.removeprefix("level")
-        if lvl.isdigit():
-            found = load_problems(
-                dataset, int(lvl), id_range=rest if rest.isdigit() else None, name=None if rest.isdigit() else rest
-            )
-            return found[0]
+    lvl, _, rest = spec.partition("/")
+    lvl = lvl.removeprefix("level")
+    if lvl.isdigit() and rest:
+        return _pick(dataset, int(lvl), rest)
     raise DatasetError(f"Bad --problem '{spec}': give a problem file or LEVEL/ID such as 1/19.")
+
+
+def _pick(dataset: Path | None, level: int, rest: str) -> Problem:
+    """Level `level`'s problem with id `rest`, or the first whose name holds it."""
+    found = load_problems(dataset, level)
+    if rest.isdigit():
+        found, what = [p for p in found if p.id == int(rest)], f"problem {int(rest)}"
+    else:
+        found, what = [p for p in found if rest.lower() in p.name.lower()], f"problem named like '{rest}'"
+    if not found:
+        raise DatasetError(
+            f"Level {level} has no {what} in {level_dir(dataset, level)}: "
+            f"run `agent problems --level{level} --dataset {dataset}` to list them."
+        )
+    return found[0]

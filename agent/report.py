@@ -8,7 +8,7 @@ from pathlib import Path
 
 from agent.fast_p import speed_figures
 from agent.report_html import write_report_html
-from agent.store import read_results, status_of, write_atomic, write_json
+from agent.store import is_problem_dir, read_results, status_of, write_atomic, write_json
 from agent.trace_records import records, sample_of, traces_in
 from tools.harness.results import best_of
 
@@ -96,11 +96,7 @@ def build_reports(out: Path) -> dict:
     config = json.loads((out / "run_config.json").read_text()) if (out / "run_config.json").exists() else {}
     target = float((config.get("settings") or {}).get("target", 1.0))
     names = list(config.get("problems") or [])
-    names += sorted(
-        d.name
-        for d in out.iterdir()
-        if d.is_dir() and d.name not in names and (any(d.glob("result_*.json")) or any(d.glob("trace_*.jsonl")))
-    )
+    names += sorted(d.name for d in out.iterdir() if d.name not in names and is_problem_dir(d))
     problems = [problem_report(out / n, target) if (out / n).is_dir() else _never_ran(n) for n in names]
     n_samples = int((config.get("settings") or {}).get("samples", 1))
     for r in problems:

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_origin
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from graphs.budget import Budget
@@ -103,9 +103,9 @@ class Settings(BaseSettings, Budget, LLMConfig, EvalConfig):
         cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        path = os.environ.get(CONFIG_ENV)
-        if path:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(path)))
+        path = config_file()
+        if path is not None:
+            sources.append(_config_source(settings_cls, path))
         return tuple(sources)
 
     def section(self, model: type[M]) -> M:
@@ -157,3 +157,79 @@ def _structured(name: str, value: str):
         return json.loads(value)
     except json.JSONDecodeError:
         raise ConfigError(f"Bad --set {name}: its value is JSON, e.g. --set {name}='{{\"build\": 600}}'.") from None
+
+
+def config_file() -> Path | None:
+    """The TOML file HIPGEN_CONFIG names, if it names one."""
+    raw = os.environ.get(CONFIG_ENV, "").strip()
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_file():
+        what = "a folder" if path.is_dir() else "not there"
+        raise ConfigError(f"{CONFIG_ENV} names {path}, which is {what}: point it at a TOML settings file or unset it.")
+    return path
+
+
+def _config_source(settings_cls: type[BaseSettings], path: Path) -> TomlConfigSettingsSource:
+    try:
+        return TomlConfigSettingsSource(settings_cls, toml_file=path)
+    except ValueError as e:  # a TOML syntax error (it says where), or bytes that are not UTF-8 text
+        raise ConfigError(f"{path} ({CONFIG_ENV}) is not valid TOML: {e}; fix it or unset {CONFIG_ENV}.") from None
+    except OSError as e:
+        raise ConfigError(
+            f"{path} ({CONFIG_ENV}) cannot be read ({e.strerror}): fix it or unset {CONFIG_ENV}."
+        ) from None
+
+
+def resolve(sets: dict[str, Any], flags: dict[str, Any]) -> Settings:
+    """Settings from `--set`s and flags (flags beat `--set`), then the environment, the config file and the
+    defaults. A bad value is reported under the name the user wrote it with, where they wrote it."""
+    try:
+        return Settings(**{**sets, **flags})
+    except ValidationError as e:
+        raise ConfigError(_bad_value(e.errors()[0], sets, flags)) from None
+
+
+def _bad_value(error: dict, sets: dict[str, Any], flags: dict[str, Any]) -> str:
+    loc = [str(x) for x in error.get("loc") or ("settings",)]
+    name = None if error.get("type") == "extra_forbidden" else _setting_named(loc[0])
+    if name is None:  # flags and --set take known names only, and the environment is read by name: the file
+        path = config_file()
+        known = ", ".join(sorted(Settings.model_fields))
+        return f"{loc[0]}{f' in {path}' if path else ''} is not a setting: the settings are {known}."
+    got = error.get("input")
+    got = f" (got {got!r})" if isinstance(got, (str, int, float)) else ""
+    written, where = _origin(name, sets, flags)
+    inner = "".join(f"[{x!r}]" for x in loc[1:])  # a key of a dict setting, e.g. timeouts['build']
+    return f"bad value for {written}{inner}{where}: {error.get('msg')}{got}."
+
+
+def _setting_named(key: str) -> str | None:
+    """The setting a validation error's key means: its name, or the alias it is read under."""
+    key = key.lower()
+    return next((name for name in Settings.model_fields if key in (name, _env_name(name).lower())), None)
+
+
+def _env_name(name: str) -> str:
+    alias = Settings.model_fields[name].validation_alias
+    return alias if isinstance(alias, str) else f"HIPGEN_{name.upper()}"
+
+
+def _origin(name: str, sets: dict[str, Any], flags: dict[str, Any]) -> tuple[str, str]:
+    """Where a setting's value came from, as the user wrote it: its flag, `--set name`, its environment
+    variable, or its key in the config file (the order in which they beat one another). (name, where)"""
+    if name in flags:
+        return "--" + name.replace("_", "-"), ""
+    if name in sets:
+        return f"--set {name}", ""
+    env = _env_name(name).lower()
+    found = next((k for k in os.environ if k.lower() == env), None)
+    if found is not None:
+        return found, ""
+    path = config_file()
+    if path is not None:
+        written = next((k for k in _config_source(Settings, path).toml_data if k.lower() in (name, env)), None)
+        if written is not None:
+            return written, f" in {path}"
+    return name, ""

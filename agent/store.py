@@ -136,6 +136,17 @@ def status_of(best: dict | None, target: float) -> str:
     return "success" if (best.get("speedup") or 0.0) >= target else "partial"
 
 
+def is_problem_dir(d: Path) -> bool:
+    """A problem folder of a run: it holds an evaluation or a thread's trace."""
+    return d.is_dir() and (any(d.glob("result_*.json")) or any(d.glob("trace_*.jsonl")))
+
+
+def holds_run(out: Path) -> bool:
+    """Whether agent solve wrote to `out`: run_config.json (written before any thread starts), or a
+    problem folder (a run from before that file, or one whose config was lost)."""
+    return (out / "run_config.json").is_file() or any(is_problem_dir(d) for d in out.iterdir())
+
+
 _RESULT = re.compile(r"^result_(\d+)\.json$")
 
 
@@ -158,5 +169,7 @@ __all__ = [
     "write_json",
     "status_of",
     "read_results",
+    "is_problem_dir",
+    "holds_run",
     "Status",
 ]

@@ -10,6 +10,17 @@ from tests.conftest import AGENT, DATA, agent_env
 from tools.errors import DatasetError
 
 
+def _no_cuda() -> str:
+    """What --platform cuda says with no GPU to use: a CPU build of torch has no CUDA at all, a CUDA build
+    (the GPU machines', or a laptop's) sees none once CUDA_VISIBLE_DEVICES hides them."""
+    import torch
+
+    return "no CUDA support" if not torch.version.cuda else "No NVIDIA GPU is visible"
+
+
+NO_CUDA = _no_cuda()
+
+
 def test_seed_environment_names(monkeypatch, tmp_path):
     for k, v in {
         "NUM_SAMPLES": "5",
@@ -96,8 +107,12 @@ def test_both_dataset_layouts_and_selection(tmp_path):
         (["solve", "--dataset", "/nonexistent"], {}, "does not exist"),
         (["solve", "--dataset", str(DATA), "--range", "99"], {}, "No level1 problem"),
         (["solve", "--dataset", str(DATA), "--level1", "--level2"], {}, "Pick one level"),
-        (["solve", "--dataset", str(DATA), "--samples", "0"], {}, "bad value for samples"),
-        (["solve", "--dataset", str(DATA), "--platform", "cpu"], {"HIPGEN_SPARES": "0"}, "bad value for spares"),
+        (["solve", "--dataset", str(DATA), "--samples", "0"], {}, "bad value for --samples: "),
+        (
+            ["solve", "--dataset", str(DATA), "--platform", "cpu"],
+            {"HIPGEN_SPARES": "0"},
+            "bad value for HIPGEN_SPARES: ",
+        ),
         (["solve", "--dataset", str(DATA), "--platform", "gpu"], {}, "unknown platform 'gpu'"),
         (
             ["solve", "--dataset", str(DATA), "--model", "nosuch:thing", "--platform", "cpu"],
@@ -121,8 +136,8 @@ def test_both_dataset_layouts_and_selection(tmp_path):
                 "--platform",
                 "cuda",
             ],
-            {},
-            "no CUDA support",
+            {"CUDA_VISIBLE_DEVICES": "-1"},  # hides any GPU from a CUDA build of torch
+            NO_CUDA,
         ),
         (["solve", "--bogus"], {}, "No such option: --bogus"),
         (["eval", "missing.py", "--problem", "1/1", "--dataset", str(DATA)], {}, "does not exist"),
@@ -134,7 +149,7 @@ def test_both_dataset_layouts_and_selection(tmp_path):
         (["trace", "/nonexistent"], {}, "does not exist"),
         (["solve", "--dataset", str(DATA), "--set", "nope=1"], {}, "Unknown setting 'nope' in --set: the settings are"),
         (["solve", "--dataset", str(DATA), "--set", "max_turns"], {}, "Bad --set 'max_turns': write it as NAME=VALUE"),
-        (["solve", "--dataset", str(DATA), "--set", "check_trials=0"], {}, "bad value for check_trials"),
+        (["solve", "--dataset", str(DATA), "--set", "check_trials=0"], {}, "bad value for --set check_trials: "),
         (["solve", "--dataset", str(DATA), "--until", "fast"], {}, "--until takes a speedup such as 2.0"),
     ],
 )

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from tools.errors import UserError
+
 # The seed's critical rule: matrix products must be written, not delegated to a vendor library.
 DEFAULT_BANNED_OPS = ["torch.mm", "torch.matmul", "torch.bmm", "F.linear", "@", "torch.einsum"]
 
@@ -36,3 +38,16 @@ class Problem(BaseModel):
     @property
     def key(self) -> str:
         return f"level{self.level}/{self.name}" if self.level is not None else self.name
+
+
+def read_source(path: Path, what: str) -> str:
+    """A Python file the user named, as text; anything else is their mistake, in one sentence."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise UserError(
+            f"{what} {path} is not text (byte {e.object[e.start]:#04x} at offset {e.start} is not UTF-8): "
+            "give a Python source file."
+        ) from None
+    except OSError as e:
+        raise UserError(f"{what} {path} cannot be read ({e.strerror}).") from None

@@ -1,0 +1,29 @@
+"""read_reference's reference time is the figure profile_kernel's speedups are measured against."""
+
+import re
+
+from tests.conftest import KERNELS, problem
+
+
+def test_read_reference_and_profile_kernel_agree_on_the_reference_time(cache_dir):
+    from tools.harness.config import EvalConfig
+    from tools.harness.evaluator import Evaluator
+    from tools.registry import CandidateState, Workbench, call
+
+    # The timing settings a run uses (the shared cpu_evaluator times less, for speed).
+    evaluator = Evaluator(EvalConfig(platform="cpu", cache_dir=cache_dir))
+    try:
+        wb = Workbench(
+            problem=problem("KernelBench/level1/1_Small_ReLU.py"), evaluator=evaluator, max_attempts=3, target=1.0
+        )
+        state = CandidateState()
+        shown = call(wb, state, "read_reference", {})
+        read_ms = float(re.search(r"reference time: ([0-9.e+-]+) ms median", shown.text).group(1))
+        written = call(wb, state, "write_kernel", {"source": (KERNELS / "cpu" / "good" / "relu.py").read_text()})
+        profiled = call(wb, state.model_copy(update=written.updates), "profile_kernel", {})
+        assert profiled.text.startswith("SPEEDUP"), profiled.text
+        timed_ms = profiled.artifact["timing"]["reference"]["median_ms"]
+    finally:
+        evaluator.close()
+    # Before they were timed alike, read_reference said 0.55-0.65 ms and profile_kernel 0.19-0.26 ms.
+    assert abs(read_ms - timed_ms) <= max(0.3 * timed_ms, 0.1), (read_ms, timed_ms)
