@@ -19,16 +19,23 @@ def test_rocm_gemm_gets_hip_gemm_prompt():
     assert "(out_features, in_features)" in text and "as stored" in text
 
 
-def test_rocm_gemm_with_hipkittens_gets_hipkittens_prompt():
-    text = prompting.system_prompt("rocm", "1_Linear_Bias_ReLU", variant="hipkittens", **VARS)
+@pytest.mark.parametrize("branch", ["main", "cdna3"])
+def test_rocm_gemm_with_hipkittens_gets_its_branchs_prompt(branch):
+    text = prompting.system_prompt("rocm", "1_Linear_Bias_ReLU", variant=f"hipkittens-{branch}", **VARS)
     assert "HipKittens is available" in text and "mma_ABt" in text and "kittens.cuh" in text
-    assert "KITTENS_CDNA4" in text and "raw MFMA" not in text
-    assert "$" not in text.replace("$$", "")
+    assert "raw MFMA" not in text and "$" not in text.replace("$$", "")
+    assert f"from its **{branch}** branch" in text and "col_l" in text and "row_l" in text
+    assert "shared_allocator" in text and "hipFuncAttributeMaxDynamicSharedMemorySize" in text
+    assert "read_library" in text and "mfma_f32_16x16x4f32" in text  # exact-fp32 MFMA, not "use FMA"
+    if branch == "main":
+        assert "KITTENS_CDNA4" in text and "st_bf<ROWS, COLS, st_16x32_s>" in text and "160 KiB" in text
+    else:
+        assert "KITTENS_CDNA3" in text and "`st_bf<ROWS, COLS>`" in text and "64 KiB per workgroup" in text
 
 
 def test_hipkittens_flag_only_changes_families_that_have_a_variant():
     for name in ("19_ReLU", "23_Softmax", "54_conv_standard_3D"):
-        assert prompting.system_prompt("rocm", name, variant="hipkittens", **VARS) == prompting.system_prompt(
+        assert prompting.system_prompt("rocm", name, variant="hipkittens-main", **VARS) == prompting.system_prompt(
             "rocm", name, **VARS
         )
 
@@ -57,15 +64,20 @@ def test_cuda_and_cpu_unchanged():
     ):
         for platform in ("cuda", "cpu"):
             assert prompting.family_prompt_file(prompting.family_for(name), platform) == fam_file
-            assert prompting.family_prompt_file(prompting.family_for(name), platform, variant="hipkittens") == fam_file
+            assert (
+                prompting.family_prompt_file(prompting.family_for(name), platform, variant="hipkittens-main")
+                == fam_file
+            )
     cuda = prompting.system_prompt("cuda", "3_Small_Matmul", **CUDA_VARS)
-    assert cuda == prompting.system_prompt("cuda", "3_Small_Matmul", variant="hipkittens", **CUDA_VARS)
+    assert cuda == prompting.system_prompt("cuda", "3_Small_Matmul", variant="hipkittens-main", **CUDA_VARS)
     assert "raw MFMA" not in cuda and "HipKittens is available" not in cuda
 
 
 def test_routing_table():
     assert prompting.family_prompt_file("gemm", "rocm") == "family_gemm_hip.md"
-    assert prompting.family_prompt_file("gemm", "rocm", variant="hipkittens") == "family_gemm_hipkittens.md"
+    assert prompting.family_prompt_file("gemm", "rocm", variant="hipkittens-main") == "family_gemm_hipkittens_main.md"
+    assert prompting.family_prompt_file("gemm", "rocm", variant="hipkittens-cdna3") == "family_gemm_hipkittens_cdna3.md"
+    assert prompting.family_prompt_file("gemm", "rocm", variant="hipkittens") == "family_gemm_hip.md"  # branch unknown
     assert prompting.family_prompt_file("gemm") == "family_gemm.md"
     with pytest.raises(KeyError):
         prompting.family_prompt_file("conv", "rocm")

@@ -1,12 +1,17 @@
 """RocmPlatform without a GPU: arch selection, the build environment (HipKittens), visible devices,
 and the extra_cuda_cflags rule for rocm sources."""
 
+from pathlib import Path
+
 import pytest
 
 from tools.errors import PlatformError
 from tools.platforms import get_platform, rocm
+from tools.platforms.hipkittens_branch import branch_of
 from tools.platforms.rocm import RocmPlatform, hipkittens_env, normalise_rocm_arch, resolve_arch
 from tools.platforms.rocm_flags import RULE_NVCC_FLAG, RULE_OFFLOAD_ARCH, check_rocm_flags
+
+SHARED_HK = Path(__file__).resolve().parents[2] / "shared" / "third_party" / "hipkittens"
 
 
 def no_device():
@@ -45,14 +50,33 @@ def test_build_env_sets_arch(monkeypatch):
     assert p.build_env(None) == {"PYTORCH_ROCM_ARCH": "gfx950"}
 
 
+def fake_hipkittens(root: Path, branch: str) -> Path:
+    """The two markers our branch check reads, as each branch's headers have them."""
+    common = root / "include" / "common"
+    common.mkdir(parents=True)
+    if branch == "cdna3":
+        (common / "util.cuh").write_text(
+            "#if defined(KITTENS_CDNA2)\nconstexpr int MAX_SHARED_MEMORY = 65536;\n"
+            "#elif defined(KITTENS_CDNA3)\nconstexpr int MAX_SHARED_MEMORY = 65536;\n"
+            "#else\nconstexpr int MAX_SHARED_MEMORY = 160000;\n#endif\n"
+        )
+    else:
+        (common / "util.cuh").write_text("constexpr int MAX_SHARED_MEMORY = 160000;\n")
+        (root / "include" / "types" / "shared").mkdir(parents=True)
+        (root / "include" / "types" / "shared" / "st_shape.cuh").write_text("namespace st_shape {}\n")
+    return root
+
+
 @pytest.fixture
 def hk_root(tmp_path):
-    (tmp_path / "hk" / "include").mkdir(parents=True)
-    return tmp_path / "hk"
+    return fake_hipkittens(tmp_path / "hk", "main")
 
 
-@pytest.mark.parametrize("arch, define", [("gfx942", "-DKITTENS_CDNA3"), ("gfx950", "-DKITTENS_CDNA4")])
-def test_hipkittens_env(hk_root, tmp_path, arch, define):
+@pytest.mark.parametrize(
+    "arch, define, branch", [("gfx942", "-DKITTENS_CDNA3", "cdna3"), ("gfx950", "-DKITTENS_CDNA4", "main")]
+)
+def test_hipkittens_env(tmp_path, arch, define, branch):
+    hk_root = fake_hipkittens(tmp_path / "hk", branch)
     env = hipkittens_env(hk_root, arch, {"ROCM_PATH": str(tmp_path / "norocm")})
     assert env["CPLUS_INCLUDE_PATH"] == str(hk_root / "include")
     assert env["HIPCC_COMPILE_FLAGS_APPEND"] == define
@@ -80,13 +104,39 @@ def test_hipkittens_errors(hk_root, tmp_path):
 def test_platform_hipkittens_from_env_or_argument(hk_root, monkeypatch):
     monkeypatch.setenv("HIPKITTENS_ROOT", str(hk_root))
     p = RocmPlatform()
-    assert p.prompt_variant == "hipkittens" and p.hipkittens_root == hk_root
+    assert p.prompt_variant == "hipkittens-main" and p.hipkittens_root == hk_root
     env = p.build_env("gfx950")
     assert env["PYTORCH_ROCM_ARCH"] == "gfx950" and env["HIPCC_COMPILE_FLAGS_APPEND"].endswith("-DKITTENS_CDNA4")
     assert str(hk_root / "include") in env["CPLUS_INCLUDE_PATH"]
     monkeypatch.delenv("HIPKITTENS_ROOT")
     assert RocmPlatform().prompt_variant is None
-    assert RocmPlatform(hipkittens_root=hk_root).build_env("gfx942")["HIPCC_COMPILE_FLAGS_APPEND"] == "-DKITTENS_CDNA3"
+    cdna3 = fake_hipkittens(hk_root.parent / "hk3", "cdna3")
+    assert RocmPlatform(hipkittens_root=cdna3).prompt_variant == "hipkittens-cdna3"
+    assert RocmPlatform(hipkittens_root=cdna3).build_env("gfx942")["HIPCC_COMPILE_FLAGS_APPEND"] == "-DKITTENS_CDNA3"
+
+
+@pytest.mark.parametrize("branch, arch, other", [("main", "gfx942", "gfx950"), ("cdna3", "gfx950", "gfx942")])
+def test_a_hipkittens_branch_built_for_the_other_arch_is_refused_with_the_fix(tmp_path, branch, arch, other):
+    root = fake_hipkittens(tmp_path / "hk", branch)
+    with pytest.raises(PlatformError) as e:
+        hipkittens_env(root, arch, {})
+    wanted = "cdna3" if branch == "main" else "main"
+    assert str(e.value) == (
+        f"HIPKITTENS_ROOT {root} is HipKittens' {branch} branch, which builds for {other}, not {arch}: check out "
+        f"its {wanted} branch (git -C {root} checkout {wanted}), or build for --arch {other}."
+    )
+
+
+def test_headers_that_are_neither_branch_are_refused(tmp_path):
+    (tmp_path / "hk" / "include").mkdir(parents=True)
+    with pytest.raises(PlatformError, match="Cannot tell which HipKittens branch"):
+        hipkittens_env(tmp_path / "hk", "gfx950", {})
+
+
+@pytest.mark.skipif(not SHARED_HK.is_dir(), reason="the shared HipKittens headers are not beside this checkout")
+def test_the_real_branches_are_told_apart():
+    assert branch_of(SHARED_HK / "main" / "include") == "main"
+    assert branch_of(SHARED_HK / "cdna3" / "include") == "cdna3"
 
 
 def test_visible_devices():

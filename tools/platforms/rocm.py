@@ -22,6 +22,7 @@ from pathlib import Path
 
 from tools.errors import PlatformError
 from tools.platforms.cuda import CudaPlatform
+from tools.platforms.hipkittens_branch import branch_of, check_branch
 
 DEFAULT_ARCH = "gfx950"
 HIPKITTENS_ENV = "HIPKITTENS_ROOT"
@@ -92,6 +93,7 @@ def hipkittens_env(root: str | os.PathLike, arch: str, env: dict[str, str] | Non
     define = KITTENS_DEFINES.get(targets[0])
     if define is None:
         raise PlatformError(f"HipKittens supports gfx942 (CDNA3) and gfx950 (CDNA4), not {targets[0]}.")
+    check_branch(root, targets[0])
     dirs = [str(include)]
     rocm = env.get("ROCM_PATH") or env.get("ROCM_HOME") or "/opt/rocm"
     if (Path(rocm) / "include" / "hip").is_dir():
@@ -129,7 +131,10 @@ class RocmPlatform(CudaPlatform):
     @property
     def prompt_variant(self) -> str | None:
         """HipKittens' advice when builds get HipKittens."""
-        return "hipkittens" if self.hipkittens_root is not None else None
+        if self.hipkittens_root is None:
+            return None
+        branch = branch_of(self.hipkittens_root / "include")
+        return f"hipkittens-{branch}" if branch else "hipkittens"
 
     def check_available(self) -> None:
         import torch
