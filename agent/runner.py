@@ -100,7 +100,8 @@ def solve(s: Settings, display=None, say=None) -> dict:
 
 def platform_line(platform: str, device: dict, lanes: list) -> str:
     """e.g. "platform cuda: NVIDIA H200 sm_90, 1 lane"."""
-    what = " ".join(x for x in (device.get("device_name"), device.get("arch")) if x) or "this machine"
+    name, arch = device.get("device_name"), device.get("arch")
+    what = " ".join(dict.fromkeys(x for x in (name, arch) if x)) or "this machine"
     return f"platform {platform}: {what}, {len(lanes)} lane{'s' if len(lanes) != 1 else ''}"
 
 
