@@ -79,7 +79,8 @@ def test_hipkittens_env(tmp_path, arch, define, branch):
     hk_root = fake_hipkittens(tmp_path / "hk", branch)
     env = hipkittens_env(hk_root, arch, {"ROCM_PATH": str(tmp_path / "norocm")})
     assert env["CPLUS_INCLUDE_PATH"] == str(hk_root / "include")
-    assert env["HIPCC_COMPILE_FLAGS_APPEND"] == define
+    undo = " -U__HIP_NO_HALF_CONVERSIONS__" if branch == "cdna3" else ""  # cdna3's headers need half conversions
+    assert env["HIPCC_COMPILE_FLAGS_APPEND"] == define + undo
     assert env["HIPKITTENS_ROOT"] == str(hk_root)
     # existing values are kept, after ours
     (tmp_path / "rocm" / "include" / "hip").mkdir(parents=True)
@@ -89,7 +90,7 @@ def test_hipkittens_env(tmp_path, arch, define, branch):
         {"ROCM_PATH": str(tmp_path / "rocm"), "CPLUS_INCLUDE_PATH": "/x", "HIPCC_COMPILE_FLAGS_APPEND": "-O3"},
     )
     assert env2["CPLUS_INCLUDE_PATH"].split(":") == [str(hk_root / "include"), str(tmp_path / "rocm/include/hip"), "/x"]
-    assert env2["HIPCC_COMPILE_FLAGS_APPEND"] == f"-O3 {define}"
+    assert env2["HIPCC_COMPILE_FLAGS_APPEND"] == f"-O3 {define}{undo}"
 
 
 def test_hipkittens_errors(hk_root, tmp_path):
@@ -112,7 +113,8 @@ def test_platform_hipkittens_from_env_or_argument(hk_root, monkeypatch):
     assert RocmPlatform().prompt_variant is None
     cdna3 = fake_hipkittens(hk_root.parent / "hk3", "cdna3")
     assert RocmPlatform(hipkittens_root=cdna3).prompt_variant == "hipkittens-cdna3"
-    assert RocmPlatform(hipkittens_root=cdna3).build_env("gfx942")["HIPCC_COMPILE_FLAGS_APPEND"] == "-DKITTENS_CDNA3"
+    flags = RocmPlatform(hipkittens_root=cdna3).build_env("gfx942")["HIPCC_COMPILE_FLAGS_APPEND"]
+    assert flags == "-DKITTENS_CDNA3 -U__HIP_NO_HALF_CONVERSIONS__"
 
 
 @pytest.mark.parametrize("branch, arch, other", [("main", "gfx942", "gfx950"), ("cdna3", "gfx950", "gfx942")])

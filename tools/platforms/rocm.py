@@ -27,6 +27,7 @@ from tools.platforms.hipkittens_branch import branch_of, check_branch
 DEFAULT_ARCH = "gfx950"
 HIPKITTENS_ENV = "HIPKITTENS_ROOT"
 # HipKittens' per-generation switch: CDNA3 = MI300X/MI325X, CDNA4 = MI350X/MI355X.
+NO_HALF_CONVERSIONS_OFF = "-U__HIP_NO_HALF_CONVERSIONS__"
 KITTENS_DEFINES = {"gfx942": "-DKITTENS_CDNA3", "gfx950": "-DKITTENS_CDNA4"}
 _ARCH_RE = re.compile(r"^gfx[0-9a-f]{2,4}$")
 
@@ -93,7 +94,7 @@ def hipkittens_env(root: str | os.PathLike, arch: str, env: dict[str, str] | Non
     define = KITTENS_DEFINES.get(targets[0])
     if define is None:
         raise PlatformError(f"HipKittens supports gfx942 (CDNA3) and gfx950 (CDNA4), not {targets[0]}.")
-    check_branch(root, targets[0])
+    branch = check_branch(root, targets[0])
     dirs = [str(include)]
     rocm = env.get("ROCM_PATH") or env.get("ROCM_HOME") or "/opt/rocm"
     if (Path(rocm) / "include" / "hip").is_dir():
@@ -101,6 +102,9 @@ def hipkittens_env(root: str | os.PathLike, arch: str, env: dict[str, str] | Non
     if env.get("CPLUS_INCLUDE_PATH"):
         dirs.append(env["CPLUS_INCLUDE_PATH"])
     flags = [define]
+    if branch == "cdna3":
+        # cdna3's base types convert half implicitly; torch defines this for every HIP build.
+        flags.append(NO_HALF_CONVERSIONS_OFF)
     if env.get("HIPCC_COMPILE_FLAGS_APPEND"):
         flags.insert(0, env["HIPCC_COMPILE_FLAGS_APPEND"])
     return {
