@@ -116,3 +116,31 @@ def test_non_amd_arch_is_refused():
     with pytest.raises(PlatformError, match="Unrecognised AMD arch 'sm_90'"):
         hip_compile.check_arch("sm_90")
     assert hip_compile.check_arch("gfx942:sramecc+:xnack-") == "gfx942"
+
+
+LDS_HEAVY = '''from torch.utils.cpp_extension import load_inline
+_e = load_inline(name="lds", cpp_sources="", cuda_sources=r"""
+#include <hip/hip_runtime.h>
+__global__ __launch_bounds__(256) void lds_heavy(const float* __restrict__ x, float* __restrict__ y, int n) {
+    __shared__ float tile[12288];  // 48 KB
+    for (int i = threadIdx.x; i < 12288; i += 256) tile[i] = x[blockIdx.x * 12288 + i];
+    __syncthreads();
+    y[blockIdx.x * 256 + threadIdx.x] = tile[(threadIdx.x * n) % 12288];
+}
+""")
+'''
+
+
+@needs_toolchain
+@pytest.mark.slow
+def test_lds_limits_occupancy_more_on_gfx942_than_on_gfx950():
+    """48 KB of LDS per workgroup: one workgroup fits the 64 KB of a gfx942 CU, three the 160 KB of gfx950."""
+    waves = {}
+    for arch in ARCHES:
+        result = compile_hip_only(LDS_HEAVY, arch=arch)
+        assert result.ok, result.errors
+        (k,) = result.kernels
+        assert k["lds_bytes"] == 48 * 1024
+        assert "(limit: LDS (48 KB per workgroup))" in result.resources
+        waves[arch] = k["occupancy_waves"]
+    assert waves["gfx942"] < waves["gfx950"] < 8
