@@ -13,6 +13,7 @@ from tools.errors import PlatformError
 from tools.harness import hip_compile
 from tools.harness.hip_compile import compile_hip_only, find_toolchain
 from tools.harness.hip_hints import hip_hints
+from tools.harness.source_extract import extract_sources
 
 ROOT = Path(__file__).resolve().parent.parent
 HIP = ROOT / "tests" / "kernels" / "hip"
@@ -144,3 +145,29 @@ def test_lds_limits_occupancy_more_on_gfx942_than_on_gfx950():
         assert "(limit: LDS (48 KB per workgroup))" in result.resources
         waves[arch] = k["occupancy_waves"]
     assert waves["gfx942"] < waves["gfx950"] < 8
+
+
+HALF_CONVERSION = '''from torch.utils.cpp_extension import load_inline
+_e = load_inline(name="half", cpp_sources="", cuda_sources=r"""
+#include <hip/hip_runtime.h>
+#include <hip/hip_fp16.h>
+__global__ void widen(const __half* __restrict__ x, float* __restrict__ y) { y[threadIdx.x] = x[threadIdx.x]; }
+"""{flags})
+'''
+UNDO_TORCH_HALF = ', extra_cuda_cflags=["-O3", "-U__HIP_NO_HALF_CONVERSIONS__", "-Wall", "--offload-arch=gfx90a"]'
+
+
+def test_candidate_flags_keep_what_shapes_the_compile():
+    calls = extract_sources(HALF_CONVERSION.replace("{flags}", UNDO_TORCH_HALF)).build_calls
+    assert hip_compile.candidate_flags(calls) == ["-O3", "-U__HIP_NO_HALF_CONVERSIONS__"]
+    assert hip_compile.candidate_flags(extract_sources(HALF_CONVERSION.replace("{flags}", "")).build_calls) == []
+
+
+@needs_toolchain
+@pytest.mark.slow
+def test_candidate_can_undo_torchs_half_flags_as_on_rocm():
+    """torch passes -D__HIP_NO_HALF_CONVERSIONS__=1; the candidate's extra_cuda_cflags come after it."""
+    refused = compile_hip_only(HALF_CONVERSION.replace("{flags}", ""), arch="gfx942")
+    assert not refused.ok and "kernel.hip:4:" in refused.errors
+    allowed = compile_hip_only(HALF_CONVERSION.replace("{flags}", UNDO_TORCH_HALF), arch="gfx942")
+    assert allowed.ok, allowed.errors

@@ -52,6 +52,9 @@ TORCH_HIP_FLAGS = [
     "-DHIP_ENABLE_WARP_SYNC_BUILTINS=1",
 ]
 _ARCH_RE = re.compile(r"gfx[0-9a-f]+")
+# The candidate's own flags that change what compiles (defines, -std, -O, -f...); the rest (warnings,
+# an explicit target, which the rocm source rules reject) would only make this check differ.
+_CANDIDATE_FLAG_RE = re.compile(r"-(D|U|O|std=|f)\S*")
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,18 @@ def base_flags(tc: Toolchain, extra: list[str] | None = None) -> list[str]:
     ]
 
 
+def candidate_flags(build_calls: list[dict] | None) -> list[str]:
+    """The extra_cuda_cflags of the candidate's load_inline calls that shape the compile: on ROCm
+    load_inline hands them to the compiler after torch's own (so `-U__HIP_NO_HALF_CONVERSIONS__` works)."""
+    flags: list[str] = []
+    for call in build_calls or []:
+        value = call.get("kwargs", {}).get("extra_cuda_cflags") or []
+        for flag in [value] if isinstance(value, str) else value:
+            if isinstance(flag, str) and _CANDIDATE_FLAG_RE.fullmatch(flag.strip()):
+                flags.append(flag.strip())
+    return flags
+
+
 def _pch_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(os.environ.get("HIPGEN_HIP_PCH_DIR") or Path(base) / "hipgen" / "hip-pch")
@@ -174,7 +189,8 @@ def compile_hip_only(
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="compile_hip_only_") as tmp:
         text = hipify_source(f'#line 1 "{KERNEL_FILE}"\n{ext.cuda}\n', Path(tmp))
-        for side, flags, compile_flags in _passes(tc, arch, extra_flags):
+        extra = [*(extra_flags or []), *candidate_flags(ext.build_calls)]
+        for side, flags, compile_flags in _passes(tc, arch, extra):
             pch = precompiled_header(flags, [])
             src = Path(tmp) / KERNEL_FILE
             src.write_text(text if pch else LOAD_INLINE_PREFIX + text)
