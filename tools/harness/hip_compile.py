@@ -96,7 +96,7 @@ def base_flags(tc: Toolchain, extra: list[str] | None = None) -> list[str]:
     includes = list(cpp_extension.include_paths()) + [sysconfig.get_paths()["include"]]
     # -nogpuinc: the HIP headers come from hip_root, not a ROCm install; HIP's amd_hip_runtime.h includes
     # <include/cuda_wrappers/...>, hence the resource dir itself on the include path.
-    return [
+    fixed = [
         tc.clang,
         "-x",
         "hip",
@@ -115,9 +115,10 @@ def base_flags(tc: Toolchain, extra: list[str] | None = None) -> list[str]:
         f"-D_GLIBCXX_USE_CXX11_ABI={abi}",
         "-DTORCH_EXTENSION_NAME=x",
         *TORCH_HIP_FLAGS,
-        *(extra or []),
-        *[f"-I{d}" for d in includes],
     ]
+    # A repeat of a fixed flag (-O3, -std=c++20) changes nothing but would key another precompiled header.
+    added = [f for f in dict.fromkeys(extra or []) if f not in fixed]
+    return [*fixed, *added, *[f"-I{d}" for d in includes]]
 
 
 def candidate_flags(build_calls: list[dict] | None) -> list[str]:
