@@ -171,3 +171,39 @@ def test_candidate_can_undo_torchs_half_flags_as_on_rocm():
     assert not refused.ok and "kernel.hip:4:" in refused.errors
     allowed = compile_hip_only(HALF_CONVERSION.replace("{flags}", UNDO_TORCH_HALF), arch="gfx942")
     assert allowed.ok, allowed.errors
+
+
+REGISTER_HEAVY = '''from torch.utils.cpp_extension import load_inline
+_e = load_inline(name="regs", cpp_sources="", cuda_sources=r"""
+#include <hip/hip_runtime.h>
+template <int N>
+__device__ float dot_shuffled(const float* __restrict__ x) {
+    float a[N];
+#pragma unroll
+    for (int i = 0; i < N; ++i) a[i] = x[threadIdx.x + i * 64];
+    float s = 0.f;
+#pragma unroll
+    for (int i = 0; i < N; ++i) s += a[i] * a[(i * 7 + 3) % N];
+    return s;
+}
+__global__ __launch_bounds__(64) void many_registers(const float* x, float* y) { y[threadIdx.x] = dot_shuffled<160>(x); }
+__global__ __launch_bounds__(1024) void spilling(const float* x, float* y) { y[threadIdx.x] = dot_shuffled<300>(x); }
+""")
+'''
+
+
+@needs_toolchain
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ARCHES)
+def test_register_pressure_and_spills_are_reported(arch):
+    """160 live floats need over 64 VGPRs (fewer than 8 waves); 300 under a 1024-thread launch bound,
+    which caps a lane at 128 VGPRs, must spill to scratch."""
+    result = compile_hip_only(REGISTER_HEAVY, arch=arch)
+    assert result.ok, result.errors
+    kernels = {k["name"]: k for k in result.kernels}
+    assert set(kernels) == {"many_registers", "spilling"}
+    assert kernels["many_registers"]["vgpr"] > 64 and kernels["many_registers"]["occupancy_waves"] < 8
+    assert kernels["spilling"]["vgpr_spill"] > 0 and kernels["spilling"]["scratch_bytes"] > 0
+    lines = dict(line.split(": ", 1) for line in result.resources.splitlines()[1:])
+    assert "(limit: registers (" in lines["- many_registers"] and "spills 0" in lines["- many_registers"]
+    assert "(registers spill to scratch memory)" in lines["- spilling"]
