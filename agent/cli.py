@@ -242,7 +242,7 @@ def eval_(
     )
     prob = resolve_problem(problem, s.dataset)
     plat = s.platform or detect()
-    evaluator = make_evaluator(s, plat)
+    evaluator = make_evaluator(s, plat, build_only=upto == "build" and not counters)
     upto = "profile" if counters else upto  # counters are read from a timed, correct kernel
     result = evaluator.evaluate(prob, source, upto)
     counter_text, counter_data = evaluator.counters(prob, source) if counters and result.correct else ("", {})

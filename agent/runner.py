@@ -30,7 +30,7 @@ from graphs.prompting import rules_text, system_prompt, task_prompt
 from graphs.state import KernelState, checkpointer
 from tools.errors import ConfigError
 from tools.harness.evaluator import Evaluator
-from tools.platforms import detect
+from tools.platforms import detect, get_platform
 from tools.problem import Problem
 from tools.registry import Workbench
 
@@ -51,8 +51,12 @@ class Run:
     stop: StopFlag
 
 
-def make_evaluator(s: Settings, platform: str, lane_log=None) -> Evaluator:
-    return Evaluator(s.eval_config().model_copy(update={"platform": platform}), lane_log=lane_log)
+def make_evaluator(s: Settings, platform: str, lane_log=None, build_only: bool = False) -> Evaluator:
+    """`build_only`: only builds are asked for, so rocm with no AMD GPU compiles with the HIP compile-only
+    toolchain instead of refusing."""
+    config = s.eval_config().model_copy(update={"platform": platform})
+    offline = get_platform(platform).build_only_evaluator(config) if build_only else None
+    return offline or Evaluator(config, lane_log=lane_log)
 
 
 def make_ledger(s: Settings) -> Ledger:

@@ -18,7 +18,9 @@ def build_text(r: EvalResult) -> str:
         return f"BUILD FAILED: {r.reason}\n" + (b.errors if b and b.errors else r.log_tail[-1500:])
     if b is None or not b.ok:
         return f"FAILED ({r.status.value}): {r.reason}\n{r.log_tail[-1200:]}".rstrip()
-    return f"BUILD OK in {b.seconds:.1f} s{' (cached)' if b.cached else ''}."
+    return f"BUILD OK in {b.seconds:.1f} s{' (cached)' if b.cached else ''}." + (
+        f"\n{b.resources}" if b.resources else ""
+    )
 
 
 def check_text(r: EvalResult) -> str:

@@ -33,6 +33,7 @@ class BuildInfo(BaseModel):
     seconds: float = 0.0
     cached: bool = False
     errors: str = ""
+    resources: str = Field("", description="registers, LDS, spills and occupancy per kernel, from the compiler")
 
 
 class TrialCheck(BaseModel):

@@ -12,7 +12,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from tools.harness.results import KernelRecord, ProfileInfo, Violation
@@ -39,6 +39,7 @@ class Platform(Protocol):
 
     # ---- parent side: no device initialisation here ----
     def check_available(self) -> None: ...
+    def build_only_evaluator(self, config) -> Any: ...
     def build_arch(self, explicit: str | None, device: Callable[[], dict]) -> str | None: ...
     def build_env(self, arch: str | None) -> dict[str, str]: ...
     def library_roots(self) -> dict[str, Path]: ...
@@ -100,6 +101,11 @@ class BasePlatform:
     # ---- parent side ----
     def check_available(self) -> None:
         """Raise PlatformError, one sentence, when this platform cannot run here."""
+
+    def build_only_evaluator(self, config):
+        """Where only builds are asked for and this platform cannot run here, an evaluator that compiles
+        without the device (same evaluate interface); None to use the full one."""
+        return None
 
     def build_arch(self, explicit: str | None, device: Callable[[], dict]) -> str | None:
         """The target the build uses: the user's, else the platform's own choice (`device` probes the

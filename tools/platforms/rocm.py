@@ -145,13 +145,20 @@ class RocmPlatform(CudaPlatform):
 
         if not getattr(torch.version, "hip", None):
             raise PlatformError(
-                "This torch build has no ROCm support: install a ROCm build of torch, or use --platform cpu."
+                "This torch build has no ROCm support: install a ROCm build of torch, or use --platform cpu "
+                "(without an AMD GPU, `agent eval --upto build` compiles for --arch)."
             )
         if torch.cuda.device_count() == 0:
             raise PlatformError(
                 "No AMD GPU is visible: check the ROCm driver and HIP_VISIBLE_DEVICES, or use --platform cpu."
             )
         self._check_compiler()
+
+    def build_only_evaluator(self, config):
+        """No AMD GPU here: compile for the target with the HIP compile-only toolchain."""
+        from tools.harness.build_only import BuildOnlyEvaluator, gpu_present
+
+        return None if gpu_present() else BuildOnlyEvaluator(config)
 
     def _check_compiler(self) -> None:
         from torch.utils.cpp_extension import ROCM_HOME

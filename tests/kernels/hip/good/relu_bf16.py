@@ -7,9 +7,9 @@ NaN stays NaN, as in torch.relu.
 The stream is torch's current one, passed from Python (`torch.cuda.current_stream().cuda_stream` is
 the hipStream_t on ROCm), so the source needs only HIP and torch's core headers.
 
-<hip/hip_bf16.h> (__hip_bfloat16) came with ROCm 5.7. On older HIP (Debian's hipcc 5.2, used by the
-compile-only tests) the guarded branch keeps the same 16 bits and converts by hand, rounding to
-nearest even; on any current ROCm the __hip_bfloat16 branch is the one compiled.
+<hip/hip_bf16.h> (__hip_bfloat16) came with ROCm 5.7. On older HIP the guarded branch keeps the same
+16 bits and converts by hand, rounding to nearest even; on any current ROCm (and HIP 7.2, used by the
+compile-only tests) the __hip_bfloat16 branch is the one compiled.
 """
 import torch
 import torch.nn as nn
