@@ -93,7 +93,7 @@ def test_token_limit_stops_the_run_and_resume_with_more_continues(tmp_path, cach
         (["--max-cost", "5"], "--max-cost needs the price of 'tests.scripted_solver:factory'"),
         (["--gpus", "0,x"], "--gpus takes distinct device indices"),
         (["--gpus", "0"], "--gpus does not apply to the cpu platform"),
-        (["--max-run-tokens", "0"], "max_run_tokens"),
+        (["--max-run-tokens", "0"], "bad value for --max-run-tokens"),
     ],
 )
 def test_batch_flag_mistakes_are_one_line(tmp_path, cache_dir, flags, needle):

@@ -194,10 +194,11 @@ def test_spares_started_with_the_evaluator_are_the_ones_its_first_evaluation_tak
 def test_the_build_target_is_set_per_request(tmp_path):
     """What lets spares start before the probe has told the arch: everything a platform's build_env sets
     is left out of a spare's environment and set by the worker from its request."""
+    from tests.test_rocm_platform import fake_hipkittens
     from tools.harness.spares import PER_REQUEST_ENV
     from tools.platforms.rocm import hipkittens_env
 
-    (tmp_path / "include").mkdir()
+    fake_hipkittens(tmp_path, "cdna3")
     for build in (
         get_platform("cuda").build_env("sm_90"),
         get_platform("rocm").build_env("gfx942"),
