@@ -29,7 +29,6 @@ class StopFlag:
 
     def __init__(self) -> None:
         self._event = threading.Event()
-        self.signals = 0
 
     def is_set(self) -> bool:
         return self._event.is_set()
@@ -47,7 +46,6 @@ def stop_on_signals(flag: StopFlag, announce: Callable[[], None]):
         return
 
     def on_signal(signum, frame):
-        flag.signals += 1
         first = not flag.is_set()
         flag.set()
         if signum == signal.SIGINT and first:
