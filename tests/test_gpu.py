@@ -268,3 +268,28 @@ def test_the_shared_digest_agrees_with_ncus_own_report(cuda_evaluator, tmp_path)
     assert abs(ours["dram_gbps"] / gbps - 1) < 0.1
     assert abs(diag["dram_pct"] - pct) < 10 and abs(ours["occupancy_pct"] - occ) < 10
     assert diag["sentence"].startswith("memory-bound")
+
+
+def test_poisoning_reaches_every_free_cached_block_in_place():
+    """A freed block that still holds a result (the reference's output, say) is handed out again by the
+    caching allocator; after the poison pass it must hold the poison, whichever block the request gets,
+    without the cache being given back to the driver."""
+    import torch
+
+    from tools.platforms.cuda_poison import free_blocks, poison_cached_blocks
+
+    sizes = [64 << 20, 3 << 20, 1 << 20, 4096, 700 << 10]
+    stale = [torch.full((n // 4,), 7.0, device="cuda") for n in sizes]
+    keep = torch.ones(1 << 20, device="cuda")  # a live neighbour, so blocks are split, not whole segments
+    del stale
+    reserved = torch.cuda.memory_reserved()
+    assert poison_cached_blocks(256 << 20, 0xFF, 1 << 34)
+    assert torch.cuda.memory_reserved() >= reserved  # nothing went back to the driver
+    for n in sizes:
+        again = torch.empty(n // 4, device="cuda")
+        assert torch.isnan(again).all(), f"a {n}-byte block kept its old values"
+        del again
+    big = torch.empty(200 << 20, dtype=torch.uint8, device="cuda")  # fits only the reserve
+    assert bool((big == 0xFF).all())
+    large, small, elsewhere = free_blocks()
+    assert not elsewhere and keep.sum().item() == 1 << 20

@@ -103,7 +103,7 @@ def _compare_one(c, r, label: str, tol) -> TrialCheck:
     return TrialCheck(trial=0, passed=True, candidate_first=False, **kw)
 
 
-CHUNK_ELEMENTS = 1 << 25  # 128 MB of fp32 at a time: a 6 GB output must not need 30 GB of temporaries
+CHUNK_ELEMENTS = 1 << 27  # 512 MB of fp32 per temporary: a 6 GB output must not need 30 GB of them
 
 
 @dataclass
@@ -121,10 +121,70 @@ class _Stats:
 
 
 def _error_stats(c: torch.Tensor, r: torch.Tensor, atol: float, rtol: float, chunk: int | None = None) -> _Stats:
-    """Error statistics of two flat tensors, a chunk at a time. Where both are non-finite they count as
-    equal (the reference's own NaN). Every chunk's figures stay on the device until one read at the
-    end: a multi-GB output on a GPU costs one synchronisation, not several per chunk."""
+    """Error statistics of two flat tensors, a chunk at a time, every chunk's figures kept on the device
+    until one read at the end: a multi-GB output costs one synchronisation. Where both sides are finite
+    (nearly always) one pass of a few reductions does it; a non-finite value anywhere (the largest
+    difference is then NaN or Inf) sends it to the pass that sorts out whose it is."""
     step = chunk or CHUNK_ELEMENTS
+    parts = []
+    for start in range(0, r.numel(), step):
+        cf, rf = c[start : start + step].float(), r[start : start + step].float()
+        diff = (cf - rf).abs_()
+        big, i = torch.max(diff, 0)
+        scale = rf.abs()
+        ratio_max = (diff / (scale + atol)).max()
+        n_bad = (diff > scale.mul_(rtol).add_(atol)).sum()
+        parts.append(
+            torch.stack(
+                [
+                    big.double(),
+                    i.double() + start,
+                    cf[i].double(),
+                    rf[i].double(),
+                    ratio_max.double(),
+                    torch.linalg.vector_norm(rf).double() ** 2,
+                    torch.linalg.vector_norm(diff).double() ** 2,
+                    n_bad.double(),
+                ]
+            )
+        )
+        del diff, scale
+    st = _Stats()
+    if not parts:
+        return st
+    rows = torch.stack(parts).cpu().tolist()
+    if not all(math.isfinite(row[0]) and math.isfinite(row[5]) and math.isfinite(row[6]) for row in rows):
+        return _error_stats_nonfinite(c, r, atol, rtol, step)
+    for max_abs, argmax, got, expected, max_rel, ref_sq, err_sq, n_bad in rows:
+        if max_abs > st.max_abs:
+            st.max_abs, st.argmax, st.got, st.expected = max_abs, int(argmax), got, expected
+        st.max_rel = max(st.max_rel, max_rel)
+        st.ref_sq += ref_sq
+        st.err_sq += err_sq
+        st.n_bad += int(n_bad)
+    if _near(st.err_sq, st.ref_sq, atol):
+        st.ref_sq, st.err_sq = _squares64(c, r, step)
+    return st
+
+
+def _near(err_sq: float, ref_sq: float, atol: float) -> bool:
+    """A relative L2 error within float32 rounding of the bound: summed again in float64 to decide."""
+    return ref_sq > 0 and abs(math.sqrt(err_sq / ref_sq) - atol) <= 1e-3 * atol
+
+
+def _squares64(c: torch.Tensor, r: torch.Tensor, step: int) -> tuple[float, float]:
+    ref_sq = err_sq = 0.0
+    for start in range(0, r.numel(), step):
+        cf, rf = c[start : start + step].double(), r[start : start + step].double()
+        ref_sq += float(torch.linalg.vector_norm(rf) ** 2)
+        err_sq += float(torch.linalg.vector_norm(cf - rf) ** 2)
+    return ref_sq, err_sq
+
+
+def _error_stats_nonfinite(c: torch.Tensor, r: torch.Tensor, atol: float, rtol: float, step: int) -> _Stats:
+    """The statistics where some value is NaN or Inf: where both sides are non-finite they count as equal
+    (the reference's own NaN); a non-finite candidate value where the reference is finite is counted
+    and located."""
     parts = []
     for start in range(0, r.numel(), step):
         cf, rf = c[start : start + step].float(), r[start : start + step].float()
@@ -152,8 +212,6 @@ def _error_stats(c: torch.Tensor, r: torch.Tensor, atol: float, rtol: float, chu
             )
         )
     st = _Stats()
-    if not parts:
-        return st
     rows = torch.stack(parts).cpu().tolist()
     bad_rows = [row for row in rows if row[0] > 0]
     if bad_rows:
@@ -167,6 +225,71 @@ def _error_stats(c: torch.Tensor, r: torch.Tensor, atol: float, rtol: float, chu
         st.err_sq += err_sq
         st.n_bad += int(n_bad)
     return st
+
+
+def matches(candidate, reference, tol: tuple[float, float] | None = None) -> bool:
+    """A quick verdict for every timed output: True only where compare() would pass. Per output, the
+    largest difference and the two norms in one pass, the elementwise bound only where the largest
+    difference exceeds atol, and one read of the figures; anything unusual (a non-finite value, a
+    relative L2 error near its bound, a non-tensor output) answers False, and the caller asks
+    compare() for the verdict and its reason."""
+    cands, refs = flatten(candidate), flatten(reference)
+    if len(cands) != len(refs):
+        return False
+    pairs = []
+    for c, r in zip(cands, refs, strict=False):
+        if not isinstance(r, torch.Tensor) or not isinstance(c, torch.Tensor):
+            return False
+        if c.shape != r.shape or c.dtype != r.dtype or c.device != r.device:
+            return False
+        if r.numel():
+            pairs.append((c.detach().reshape(-1), r.detach().reshape(-1), *tolerance_for(r.dtype, tol)))
+    sums = [_quick_sums(c, r) for c, r, _, _ in pairs]
+    if not sums:
+        return True
+    figures = torch.stack(sums).cpu().tolist()
+    loose = []
+    for (c, r, atol, rtol), (max_abs, ref_sq, err_sq) in zip(pairs, figures, strict=False):
+        if not all(math.isfinite(x) for x in (max_abs, ref_sq, err_sq)):
+            return False
+        ref_norm, err_norm = math.sqrt(ref_sq), math.sqrt(err_sq)
+        bound = atol * (ref_norm if ref_norm > 0 else math.sqrt(r.numel()))
+        if err_norm > bound * (1 - 1e-3):
+            return False
+        if max_abs > atol:
+            loose.append((c, r, atol, rtol))
+    if not loose:
+        return True
+    return not any(torch.stack([_any_outside(*p) for p in loose]).cpu().tolist())
+
+
+def _quick_sums(c: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """[largest |c - r|, |r|^2, |c - r|^2] on the device, in float32 a chunk at a time."""
+    parts = []
+    for start in range(0, r.numel(), CHUNK_ELEMENTS):
+        rf = r[start : start + CHUNK_ELEMENTS].float()
+        diff = c[start : start + CHUNK_ELEMENTS].float() - rf
+        parts.append(
+            torch.stack(
+                [
+                    torch.linalg.vector_norm(diff, float("inf")),
+                    torch.linalg.vector_norm(rf) ** 2,
+                    torch.linalg.vector_norm(diff) ** 2,
+                ]
+            ).double()
+        )
+    stacked = torch.stack(parts)
+    return torch.stack([stacked[:, 0].max(), stacked[:, 1].sum(), stacked[:, 2].sum()])
+
+
+def _any_outside(c: torch.Tensor, r: torch.Tensor, atol: float, rtol: float) -> torch.Tensor:
+    """Whether any element lies outside atol + rtol * |reference|, as compare() counts them."""
+    hits = []
+    for start in range(0, r.numel(), CHUNK_ELEMENTS):
+        rf = r[start : start + CHUNK_ELEMENTS].float()
+        diff = (c[start : start + CHUNK_ELEMENTS].float() - rf).abs_()
+        hits.append((diff > rf.abs().mul_(rtol).add_(atol)).any())
+    return torch.stack(hits).any()
 
 
 def _unravel(flat: int, shape) -> tuple[int, ...]:

@@ -1,8 +1,10 @@
 """Interleaved timing of reference and candidate: warmed up, cold cache each trial, fresh inputs every
-trial (so replayed outputs cannot match), every timed output checked, median and quartiles."""
+trial (so replayed outputs cannot match), every timed output checked, median and quartiles. The timed
+pass stops once both medians are known to 1% (their confidence intervals), or at its time budget."""
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -87,9 +89,32 @@ def interleaved(
                 return run
         del per_trial
         done += k
-        if done >= min_trials and monotonic() > deadline:
+        if done >= min_trials and (monotonic() > deadline or (settled(run.ref_ms) and settled(run.cand_ms))):
             break
     return run
+
+
+# The timed pass stops once both medians are known to within this fraction (95% confidence).
+SETTLED = 0.01
+
+
+def median_interval(samples: list[float]) -> tuple[float, float]:
+    """A distribution-free 95% confidence interval of the median: the order statistics at ranks
+    n/2 -+ 0.98 sqrt(n) (the binomial's normal approximation), clamped to the samples."""
+    s, n = sorted(samples), len(samples)
+    half = 0.98 * math.sqrt(n)
+    lo = max(0, math.floor(n / 2 - half) - 1)
+    hi = min(n - 1, math.ceil(n / 2 + half))
+    return s[lo], s[hi]
+
+
+def settled(samples: list[float], rel: float = SETTLED) -> bool:
+    """Whether the median's confidence interval is within rel of it on either side."""
+    if len(samples) < 2:
+        return False
+    lo, hi = median_interval(samples)
+    mid = statistics.median(samples)
+    return mid > 0 and (hi - lo) <= 2 * rel * mid
 
 
 def _guard_pass(
