@@ -34,6 +34,7 @@ class BuildInfo(BaseModel):
     cached: bool = False
     errors: str = ""
     resources: str = Field("", description="registers, LDS, spills and occupancy per kernel, from the compiler")
+    notes: list[str] = Field(default_factory=list, description="what the harness changed or ignored in the file")
 
 
 class TrialCheck(BaseModel):
