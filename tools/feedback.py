@@ -75,6 +75,8 @@ def status_text(r: EvalResult, upto: str) -> str:
         r.status == Status.timeout and (r.build is None or not r.build.ok)
     ):
         return build_text(r)
+    if r.status == Status.not_run:
+        return f"NOT RUN: {r.reason}"
     if r.status in (Status.crashed, Status.timeout) and (r.check is None or not r.check.passed):
         text = f"CRASHED: {r.reason}" if r.status == Status.crashed else f"TIMED OUT: {r.reason}"
         tail = "\n".join(ln for ln in r.log_tail.splitlines()[-15:] if ln.strip())

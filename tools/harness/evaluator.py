@@ -30,6 +30,8 @@ from tools.problem import Problem
 
 
 class Evaluator:
+    compile_only = False  # kernels are run: checked, timed, profiled
+
     def __init__(self, config: EvalConfig, lane_log: Path | None = None):
         self.config = config
         self.platform = get_platform(config.platform)
