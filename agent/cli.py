@@ -192,9 +192,10 @@ def _summary_line(summary: dict, out: Path) -> str:
     t = summary["totals"]
     cost = f"; cost ${summary['cost_usd']:.2f}" if summary.get("cost_usd") is not None else ""
     fragile = f" ({summary['fast_p_without_fragile']['fast_1']:.2f} without {t['fragile']} fragile)"
+    built = f", built (not run) {t['built']}" if "built" in t else ""
     return (
         f"{summary['problems_count']} problem(s): success {t['success']}, partial {t['partial']}, failed "
-        f"{t['failed']}; fast_1 = {summary['fast_p']['fast_1']:.2f}{fragile if t['fragile'] else ''}{cost}. "
+        f"{t['failed']}{built}; fast_1 = {summary['fast_p']['fast_1']:.2f}{fragile if t['fragile'] else ''}{cost}. "
         f"Results in {out}/"
     )
 

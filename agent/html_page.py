@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from pygments.formatters import HtmlFormatter
 
-from agent.report_plots import STATUS_COLORS
+from agent.report_plots import STATUS_COLORS, STATUS_LABELS
 
 CODE_CLASS = "hl"
 
@@ -63,7 +63,7 @@ def link(target: Path, page_dir: Path, text: str, anchor: str = "") -> str:
 
 def status_badge(status: str) -> str:
     color = STATUS_COLORS.get(status, "#555555")
-    return f'<span class="status" style="background:{color}">{esc(status)}</span>'
+    return f'<span class="status" style="background:{color}">{esc(STATUS_LABELS.get(status, status))}</span>'
 
 
 def page(title: str, body: str) -> str:

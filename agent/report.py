@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from agent.fast_p import speed_figures
-from agent.report_html import write_report_html
+from agent.report_html import sample_outcome, write_report_html
+from agent.report_plots import STATUS_LABELS
 from agent.store import is_problem_dir, read_results, status_of, write_atomic, write_json
 from agent.trace_records import records, sample_of, traces_in
 from tools.harness.results import best_of
@@ -53,30 +54,36 @@ def _cost(tokens: dict, prices: dict | None) -> float | None:
     return (tokens.get("input_tokens", 0) * prices["input"] + tokens.get("output_tokens", 0) * prices["output"]) / 1e6
 
 
-def problem_report(problem_dir: Path, target: float) -> dict:
+def problem_report(problem_dir: Path, target: float, compile_only: bool = False) -> dict:
+    """One problem's figures. `compile_only`: nothing ran, so a problem whose kernel built is `built`
+    (not run) rather than failed, and so is each sample that built one (`built_samples`)."""
     results = read_results(problem_dir)
     correct = [r for r in results if r.get("correct")]
     best = best_of(results)
     robust = best_of([r for r in results if not r.get("fragile")])
     stats = trace_stats(problem_dir)
+    built = [r for r in results if r.get("compiled")] if compile_only else []
+    status = "built" if built and not correct else status_of(best, target)
     return {
         "problem": problem_dir.name,
-        "status": status_of(best, target),
+        "status": status,
         "best_speedup": best.get("speedup") if best else None,
         # the best may be fragile (wrong on inputs beyond the benchmark's); the best that is not:
         "fragile": _fragile_reason(best),
-        "status_without_fragile": status_of(robust, target),
+        "status_without_fragile": status if robust is best else status_of(robust, target),
         "best_speedup_without_fragile": robust.get("speedup") if robust else None,
-        "best_code": best.get("code_file") if best else None,
-        "best_result": f"result_{best['n']}.json" if best else None,
+        "best_code": best.get("code_file") if best else (built[-1].get("code_file") if built else None),
+        "best_result": f"result_{(best or built[-1])['n']}.json" if best or built else None,
         "attempts": len(results),
         "correct_attempts": len(correct),
+        # None where kernels ran (a GPU or CPU run): there, building is not an outcome of its own
+        "built_samples": sorted({str(r.get("sample", 0)) for r in built}) if compile_only else None,
         "samples": stats["ended"],
         "tokens": stats["tokens"],
         "errors": [
             f"code_{r['n']}: {r.get('status')}: {str(r.get('reason', ''))[:300]}"
             for r in results
-            if not r.get("correct")
+            if not r.get("correct") and r not in built
         ],
     }
 
@@ -95,14 +102,16 @@ def build_reports(out: Path) -> dict:
     out = Path(out)
     config = json.loads((out / "run_config.json").read_text()) if (out / "run_config.json").exists() else {}
     target = float((config.get("settings") or {}).get("target", 1.0))
+    compile_only = bool((config.get("device") or {}).get("compile_only"))
     names = list(config.get("problems") or [])
     names += sorted(d.name for d in out.iterdir() if d.name not in names and is_problem_dir(d))
-    problems = [problem_report(out / n, target) if (out / n).is_dir() else _never_ran(n) for n in names]
+    problems = [problem_report(out / n, target, compile_only) if (out / n).is_dir() else _never_ran(n) for n in names]
     n_samples = int((config.get("settings") or {}).get("samples", 1))
     for r in problems:
         r["cost_usd"] = _cost(r["tokens"], config.get("prices"))
         r["unfinished"] = unfinished(r["samples"], n_samples)
-    totals = {k: sum(1 for r in problems if r["status"] == k) for k in ("success", "partial", "failed")}
+    statuses = ("success", "partial", "failed") + (("built",) if compile_only else ())
+    totals = {k: sum(1 for r in problems if r["status"] == k) for k in statuses}
     tokens = {
         k: sum((r.get("tokens") or {}).get(k, 0) for r in problems)
         for k in ("input_tokens", "output_tokens", "total_tokens")
@@ -166,9 +175,12 @@ def unfinished(samples: dict, n_samples: int) -> list[dict]:
 
 
 def render_text(problems: list[dict], summary: dict, target: float) -> str:
+    totals = summary["totals"]
     lines = [
         f"HipGenerator report: {len(problems)} problem(s), target speedup {target:g}x",
-        f"success {summary['totals']['success']}  partial {summary['totals']['partial']}  failed {summary['totals']['failed']}",
+        f"success {totals['success']}  partial {totals['partial']}  failed {totals['failed']}"
+        + (f"  built (not run) {totals['built']}" if "built" in totals else ""),
+        *([compile_only_line(summary)] if "built" in totals else []),
         "fast_p: " + "  ".join(f"{k}={v:.2f}" for k, v in summary["fast_p"].items()),
         "fast_p without fragile kernels: "
         + "  ".join(f"{k}={v:.2f}" for k, v in summary["fast_p_without_fragile"].items())
@@ -180,9 +192,11 @@ def render_text(problems: list[dict], summary: dict, target: float) -> str:
     for r in problems:
         sp = f"{r['best_speedup']:.3f}x" if r["best_speedup"] else "-"
         lines.append(
-            f"{r['problem']:<40} {r['status']:<8} best {sp:<9} attempts {r['attempts']} "
+            f"{r['problem']:<40} {status_label(r['status']):<8} best {sp:<9} attempts {r['attempts']} "
             f"(correct {r['correct_attempts']})  {r.get('best_code') or ''}"
         )
+        if "built" in totals:
+            lines += [f"    sample {k}: {sample_outcome(r, k)}" for k in sorted(r["samples"], key=int)]
         if r["fragile"]:
             robust = r["best_speedup_without_fragile"]
             lines.append(
@@ -193,3 +207,15 @@ def render_text(problems: list[dict], summary: dict, target: float) -> str:
         for e in r["errors"][:5]:
             lines.append(f"    {e}")
     return "\n".join(lines) + "\n"
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
+def compile_only_line(summary: dict) -> str:
+    device = (summary.get("config") or {}).get("device") or {}
+    return (
+        f"compile-only run for {device.get('arch', '?')} ({device.get('compile_only')}): a built kernel "
+        "compiled for the target with the resources its result reports; correctness and speed are unknown."
+    )

@@ -85,10 +85,19 @@ def _overview(summary: dict) -> str:
     cost = summary.get("cost_usd")
     model = ((summary.get("config") or {}).get("settings") or {}).get("model") or "this model"
     cost_text = f"${cost:.2f}" if cost is not None else f"unknown (no price for {model}; --price-input/--price-output)"
+    built = f" {status_badge('built')} {totals['built']}" if "built" in totals else ""
+    device = (summary.get("config") or {}).get("device") or {}
+    compile_only = (
+        f'<p class="warn">Compile-only run for {esc(device.get("arch") or "?")} ({esc(device.get("compile_only"))}): '
+        "a built kernel compiled for the target with the resources its result reports; its correctness and "
+        "speed are unknown, so fast_p counts none of them.</p>\n"
+        if "built" in totals
+        else ""
+    )
     return (
-        f"<h2>Summary</h2>\n<p>{summary.get('problems_count', 0)} problem(s): "
+        f"<h2>Summary</h2>\n{compile_only}<p>{summary.get('problems_count', 0)} problem(s): "
         f"{status_badge('success')} {totals.get('success', 0)} {status_badge('partial')} {totals.get('partial', 0)} "
-        f"{status_badge('failed')} {totals.get('failed', 0)}; best kernel fragile in {totals.get('fragile', 0)}. "
+        f"{status_badge('failed')} {totals.get('failed', 0)}{built}; best kernel fragile in {totals.get('fragile', 0)}. "
         f"Geometric mean speedup of the correct ones: {esc(f'{geomean:.3f}x' if geomean else 'none')}.</p>\n"
         f"<p>Tokens: {tokens.get('input_tokens', 0):,} in, {tokens.get('output_tokens', 0):,} out, "
         f"{tokens.get('total_tokens', 0):,} total. Cost: {esc(cost_text)}.</p>\n"
@@ -122,12 +131,19 @@ def _best_cell(problem_dir: Path, r: dict, page_dir: Path) -> str:
     )
 
 
+def sample_outcome(r: dict, sample: str) -> str:
+    """How a sample's thread ended; in a compile-only run, first whether it built a kernel."""
+    ended = (r.get("samples") or {}).get(sample) or "not finished"
+    if r.get("built_samples") is None:
+        return ended
+    return f"{'built (not run)' if sample in r['built_samples'] else 'nothing built'}; ended {ended}"
+
+
 def _traces_cell(r: dict, pages: dict[str, Path], page_dir: Path) -> str:
-    ended = r.get("samples") or {}
     if not pages:
         return '<span class="muted">no trace</span>'
     items = [
-        f"{link(path, page_dir, f'sample {sample}')}: {esc(ended.get(sample) or 'not finished')}"
+        f"{link(path, page_dir, f'sample {sample}')}: {esc(sample_outcome(r, sample))}"
         for sample, path in pages.items()
     ]
     return "<br>".join(items)

@@ -14,7 +14,9 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from agent.fast_p import fast_share
 
-STATUS_COLORS = {"success": "#2e7d32", "partial": "#e08a00", "failed": "#c62828"}
+STATUS_COLORS = {"success": "#2e7d32", "partial": "#e08a00", "failed": "#c62828", "built": "#1565c0"}
+# A compile-only run's problems whose kernel built: nothing ran, so they are neither correct nor failed.
+STATUS_LABELS = {"built": "built (not run)"}
 WIDTH_IN = 9.0
 
 
@@ -82,7 +84,7 @@ def speedup_svg(problems: list[dict], target: float) -> str:
             ax.annotate(f"{s:.3g}x", (s, y), xytext=(6, -4), textcoords="offset points", fontsize="small")
         else:
             ax.plot([lo * 1.05], [y], "x", color=color, markersize=8)
-            note = "correct, not timed" if r["status"] != "failed" else "no correct kernel"
+            note = {"failed": "no correct kernel", "built": "built, not run"}.get(r["status"], "correct, not timed")
             ax.annotate(note, (lo * 1.05, y), xytext=(8, -4), textcoords="offset points", fontsize="small")
     ax.axvline(1.0, color="#888888", linewidth=0.8)
     if target != 1.0:
@@ -96,7 +98,8 @@ def speedup_svg(problems: list[dict], target: float) -> str:
     ax.set_xlabel(f"best speedup over PyTorch eager (log scale; 1x = PyTorch, target {target:g}x)")
     ax.set_title("speedup per problem")
     ax.grid(axis="x", which="both", alpha=0.3)
-    handles = [Line2D([], [], color=c, marker="o", label=k) for k, c in STATUS_COLORS.items()]
+    shown = [k for k in STATUS_COLORS if k != "built" or any(r["status"] == k for r in problems)]
+    handles = [Line2D([], [], color=STATUS_COLORS[k], marker="o", label=STATUS_LABELS.get(k, k)) for k in shown]
     ax.legend(handles=handles, loc="lower right", fontsize="small")
     return _svg(fig, "speedup")
 

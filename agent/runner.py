@@ -26,7 +26,7 @@ from graphs.budget import Budget
 from graphs.kernel_graph import ThreadContext, build_graph
 from graphs.llm import LLMConfig, reasoning_text, usage_of
 from graphs.llm_preflight import preflight
-from graphs.prompting import rules_text, system_prompt, task_prompt
+from graphs.prompting import compile_only_prompt, rules_text, system_prompt, task_prompt
 from graphs.state import KernelState, checkpointer
 from tools.errors import ConfigError
 from tools.harness.evaluator import Evaluator
@@ -51,11 +51,13 @@ class Run:
     stop: StopFlag
 
 
-def make_evaluator(s: Settings, platform: str, lane_log=None, build_only: bool = False) -> Evaluator:
-    """`build_only`: only builds are asked for, so rocm with no AMD GPU compiles with the HIP compile-only
-    toolchain instead of refusing."""
+def make_evaluator(
+    s: Settings, platform: str, lane_log=None, build_only: bool = False, arch_required: bool = False
+) -> Evaluator:
+    """`build_only`: builds alone will do where nothing can run, so rocm with no AMD GPU compiles with the
+    HIP compile-only toolchain instead of refusing; `arch_required`: then only for a target named."""
     config = s.eval_config().model_copy(update={"platform": platform})
-    offline = get_platform(platform).build_only_evaluator(config) if build_only else None
+    offline = get_platform(platform).build_only_evaluator(config, arch_required) if build_only else None
     return offline or Evaluator(config, lane_log=lane_log)
 
 
@@ -105,6 +107,8 @@ def solve(s: Settings, display=None, say=None) -> dict:
 def platform_line(platform: str, device: dict, lanes: list) -> str:
     """e.g. "platform cuda: NVIDIA H200 sm_90, 1 lane"."""
     name, arch = device.get("device_name"), device.get("arch")
+    if device.get("compile_only"):
+        return f"platform {platform}: compile-only for {arch} ({device['compile_only']})"
     what = " ".join(dict.fromkeys(x for x in (name, arch) if x)) or "this machine"
     return f"platform {platform}: {what}, {len(lanes)} lane{'s' if len(lanes) != 1 else ''}"
 
@@ -177,8 +181,9 @@ def stopping_line(progress: Progress) -> str:
 
 def _start_evaluator(s: Settings, platform: str) -> tuple[Evaluator, dict, list]:
     """The run's evaluator, its spares started (their imports overlap the probe and the model's first
-    turn), and the device and lanes it found; closed again if the probe fails."""
-    evaluator = make_evaluator(s, platform, lane_log=s.out / "lanes.jsonl")
+    turn), and the device and lanes it found; closed again if the probe fails. Where the platform
+    cannot run kernels here but can build them for a named target, a compile-only one."""
+    evaluator = make_evaluator(s, platform, lane_log=s.out / "lanes.jsonl", build_only=True, arch_required=True)
     try:
         evaluator.start_spares()
         return evaluator, evaluator.device_info(), evaluator.lane_devices()
@@ -344,6 +349,8 @@ def first_messages(
         goal=budget.goal_text(),
         max_attempts=budget.max_attempts,
     )
+    if evaluator.compile_only:
+        system = system.rstrip("\n") + "\n\n" + compile_only_prompt(dev.get("arch", ""))
     return [SystemMessage(system), HumanMessage(task_prompt(problem.name, problem.level, sample) + seeds)]
 
 

@@ -63,13 +63,17 @@ class Budget(BaseModel):
     def attempts_left(self, state) -> int:
         return max(0, self.max_attempts - len(state.evaluated))
 
-    def verdict(self, state, model_done: bool) -> str | None:
+    def verdict(self, state, model_done: bool, compile_only: bool = False) -> str | None:
         """Why the thread ends now, or None. `state` is the thread's KernelState; `model_done`: the
-        model's last reply called no tool (its plain_replies already counts it)."""
+        model's last reply called no tool (its plain_replies already counts it). `compile_only`: nothing
+        can run here, so a thread with a kernel that built ends as `built` when the model stops (by
+        finish, or by a reply without a tool call)."""
         if self.goal_reached(state.best):
             return "target_reached"
         if len(state.evaluated) >= self.max_attempts and state.candidate_final:
             return "attempts_spent"
+        if compile_only and state.built is not None and (state.finished or model_done):
+            return "built"
         if state.finished:
             return "gave_up"
         if model_done and state.plain_replies >= PLAIN_REPLIES:

@@ -14,7 +14,7 @@ from langgraph.runtime import Runtime
 from graphs.budget import Budget
 from graphs.llm import usage_of
 from graphs.llm_retry import RetryPolicy, invoke_with_retry
-from graphs.prompting import pushback_prompt
+from graphs.prompting import compile_only_pushback_prompt, pushback_prompt
 from graphs.state import KernelState
 from tools import registry
 
@@ -83,16 +83,18 @@ def tools_node(state: KernelState, runtime: Runtime[ThreadContext]) -> dict:
 def judge_node(state: KernelState, runtime: Runtime[ThreadContext]) -> dict:
     """End the thread for a reason in the budget, or answer a reply that called no tool: below the
     goal with attempts left, it is told what is left and asked for the next kernel or `finish`."""
-    budget = runtime.context.budget
+    budget, compile_only = runtime.context.budget, runtime.context.workbench.compile_only
     last = state.messages[-1]
     model_done = isinstance(last, AIMessage) and not last.tool_calls and not last.invalid_tool_calls
-    reason = budget.verdict(state, model_done)
+    reason = budget.verdict(state, model_done, compile_only)
     if reason:
         return {"ended": reason}
-    return {"messages": [HumanMessage(_pushback(state, budget))]} if model_done else {}
+    return {"messages": [HumanMessage(_pushback(state, budget, compile_only))]} if model_done else {}
 
 
-def _pushback(state: KernelState, budget: Budget) -> str:
+def _pushback(state: KernelState, budget: Budget, compile_only: bool = False) -> str:
+    if compile_only:
+        return compile_only_pushback_prompt()  # nothing has built yet (a built kernel ends the thread)
     best = state.best
     if best is None or best.speedup is None:
         shown, bottleneck = "none correct and timed yet", ""

@@ -110,3 +110,13 @@ def seeded_prompt(kernels: str, best_speedup: str) -> str:
     """Added to the task of a thread that starts from other samples' best kernels (agent.seeding)."""
     text = _read(_config().get("seeded", "seeded.md"))
     return Template(text).substitute(kernels=kernels, best_speedup=best_speedup)
+
+
+def compile_only_prompt(arch: str) -> str:
+    """Added to the system prompt when nothing can run (no device): the goal is a kernel that builds."""
+    return Template(_read(_config().get("compile_only", "compile_only.md"))).substitute(arch=arch)
+
+
+def compile_only_pushback_prompt() -> str:
+    """What a reply without a tool call gets back in a compile-only thread where nothing has built yet."""
+    return _read(_config().get("compile_only_pushback", "pushback_compile_only.md"))

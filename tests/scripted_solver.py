@@ -2,7 +2,8 @@
 without a model: `--model tests.scripted_solver:factory`. Which fixtures it writes for which problem
 comes from HIPGEN_SCRIPT (JSON: {"problem-name-substring": ["cpu/bad/x.py", "cpu/good/y.py"]}, paths
 under tests/kernels), tried in order until one is correct; then it profiles it and calls `finish` (the thread has already
-ended if it reached the target).
+ended if it reached the target). In a compile-only run (the system prompt says so) it calls `finish` as soon as a
+kernel builds, quoting the compiler's register line.
 
 With HIPGEN_SCRIPT_VARY=1 each sample writes its own variant of every fixture: a Python-side
 `BLOCK = <n>` line gets a block size chosen by the sample number (0: 256, 1: 128, 2: 512, 3: 1024,
@@ -95,6 +96,10 @@ def policy(messages) -> AIMessage:
     if last.name == "read_reference":
         return write_next("The reference is an elementwise op; a plain loop should do.")
     if last.name in ("write_kernel", "compile_kernel"):
+        if verdict.startswith("BUILD OK") and "This run is compile-only" in str(messages[0].content):
+            registers = next((ln for ln in verdict.splitlines() if "registers VGPR" in ln), "no register line")
+            why = f"It builds and nothing can run here: {registers.lstrip('- ')}"
+            return _say("", why, [_call("finish", step, reason=why)], step)
         if verdict.startswith("BUILD OK"):
             return _say("", "It builds; now correctness.", [_call("check_correctness", step)], step)
         return write_next(f"That failed ({verdict.splitlines()[0][:80]}).")

@@ -121,6 +121,22 @@ def test_budget_verdicts(state, done, expected):
 
 
 @pytest.mark.parametrize(
+    "state,done,compile_only,expected",
+    [
+        ({"built": 0, "finished": "builds, no spills"}, False, True, "built"),
+        ({"built": 0, "plain_replies": 1}, True, True, "built"),  # nothing left to run: a stop is the end
+        ({"finished": "cannot build it"}, False, True, "gave_up"),
+        ({"plain_replies": 1}, True, True, None),  # nothing built yet: answered
+        ({"built": 0}, False, True, None),  # may still improve its resources
+        ({"built": 0, "finished": "at the floor"}, False, False, "gave_up"),  # a GPU run: building is no end
+    ],
+)
+def test_compile_only_verdicts(state, done, compile_only, expected):
+    state = KernelState.model_validate({"started_at": time.time(), **state})
+    assert Budget(target=1.0, max_attempts=3).verdict(state, done, compile_only) == expected
+
+
+@pytest.mark.parametrize(
     "until,best,expected",
     [
         (None, {"speedup": 1.2}, "target_reached"),

@@ -150,3 +150,10 @@ def test_the_one_shot_answer_follows_the_build_time_advice(platform):
         assert (
             "<torch/extension.h>" in build_notes(answer.replace("<torch/types.h>", "<torch/extension.h>"), platform)[0]
         )
+
+
+def test_compile_only_prompts():
+    text = prompting.compile_only_prompt("gfx942")
+    assert text.startswith("# This run is compile-only") and "built for **gfx942**" in text
+    assert "call `finish`" in text and "spills" in text and "$" not in text
+    assert "no kernel has built yet" in prompting.compile_only_pushback_prompt()

@@ -308,6 +308,39 @@ def test_os_use(module):
     assert "os-use" in rules(candidate(module=module))
 
 
+@pytest.mark.parametrize(
+    "module",
+    [
+        'import os\nos.environ["CXX"] = "hipcc"',
+        "import os\nos.environ['CC'] = 'amdclang'; os.environ['CXX'] = '/opt/rocm/bin/amdclang++'",
+        'import os\nos.environ["CXX"] = "g++-12"',
+    ],
+)
+def test_compiler_set_at_the_top_as_kernelbench_writes_it_is_tolerated(module):
+    """KernelBench's HIP examples open with os.environ["CXX"] = "hipcc"; the harness strips the line."""
+    assert check_source(candidate(module=module), "rocm") == []
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        'import os\nCOMPILER = "hipcc"\nos.environ["CXX"] = COMPILER',  # not a constant
+        'import os\nos.environ["CXX"] = f"{os.sep}hipcc"',
+        'import os\nos.environ["CXX"] = "hipcc -include /tmp/x.h"',  # not a compiler's name
+        'import os\nos.environ["PATH"] = "/tmp/bin"',
+        'import os\nos.environ["LD_PRELOAD"] = "/tmp/timer_patch.so"',
+        'import os\ndef setup():\n    os.environ["CXX"] = "hipcc"\nsetup()',  # not at the top level
+        'import os\nif True:\n    os.environ["CXX"] = "hipcc"',
+        'import os\nos.environ["CXX"] = os.environ["CC"] = "hipcc"',
+        'import os\nos.environ["CXX"] = (\n    "hipcc"\n)',  # over two lines
+        'from os import environ\nenviron["CXX"] = "hipcc"',
+        'import os\nos.environ.update(CXX="hipcc")',
+    ],
+)
+def test_every_other_environ_write_is_rejected(module):
+    assert "os-use" in rules(candidate(module=module), "rocm")
+
+
 def test_local_variable_named_like_a_module_is_not_flagged():
     source = candidate(forward="code = ext.run(x); signal = code; return signal")
     assert check_source(source, "cuda") == []

@@ -15,12 +15,18 @@ def build_text(r: EvalResult) -> str:
         return "REJECTED by the source rules:\n" + "\n".join(f"- {v}" for v in r.violations)
     b = r.build
     if r.status in (Status.build_error, Status.timeout) and (b is None or not b.ok):
-        return f"BUILD FAILED: {r.reason}\n" + (b.errors if b and b.errors else r.log_tail[-1500:])
+        return f"BUILD FAILED: {r.reason}\n" + (b.errors if b and b.errors else r.log_tail[-1500:]) + _notes(b)
     if b is None or not b.ok:
         return f"FAILED ({r.status.value}): {r.reason}\n{r.log_tail[-1200:]}".rstrip()
-    return f"BUILD OK in {b.seconds:.1f} s{' (cached)' if b.cached else ''}." + (
-        f"\n{b.resources}" if b.resources else ""
+    return (
+        f"BUILD OK in {b.seconds:.1f} s{' (cached)' if b.cached else ''}."
+        + (f"\n{b.resources}" if b.resources else "")
+        + _notes(b)
     )
+
+
+def _notes(b) -> str:
+    return "".join(f"\nnote: {n}" for n in b.notes) if b is not None else ""
 
 
 def check_text(r: EvalResult) -> str:
@@ -69,6 +75,8 @@ def status_text(r: EvalResult, upto: str) -> str:
         r.status == Status.timeout and (r.build is None or not r.build.ok)
     ):
         return build_text(r)
+    if r.status == Status.not_run:
+        return f"NOT RUN: {r.reason}"
     if r.status in (Status.crashed, Status.timeout) and (r.check is None or not r.check.passed):
         text = f"CRASHED: {r.reason}" if r.status == Status.crashed else f"TIMED OUT: {r.reason}"
         tail = "\n".join(ln for ln in r.log_tail.splitlines()[-15:] if ln.strip())

@@ -16,12 +16,17 @@ def read_reference(wb: Workbench, state: CandidateState, args: NoArgs) -> Reply:
     attempt budget, and the rules your ModelNew must follow. Takes no arguments. Call it first."""
     base = wb.evaluator.baseline(wb.problem)
     dev = base.get("device", {})
-    ref = base["reference"]
+    ref, inputs = base.get("reference"), base.get("inputs")
     parts = [
         f"problem {wb.problem.name} (level {wb.problem.level})",
         f"platform {wb.evaluator.platform.name}: {dev.get('device_name', '')} arch {dev.get('arch', '')}",
-        f"inputs (from get_inputs): {', '.join(base.get('inputs', []))}",
-        f"reference time: {ref['median_ms']:.4g} ms median (eager PyTorch, cold cache)",
+        f"inputs (from get_inputs): {', '.join(inputs) if inputs is not None else base.get('inputs_missing', 'not computed')}",
+        "reference time: "
+        + (
+            f"{ref['median_ms']:.4g} ms median (eager PyTorch, cold cache)"
+            if ref
+            else base.get("reference_missing", "not measured")
+        ),
         f"attempts: {len(state.evaluated)} used of {wb.max_attempts}; target speedup {wb.target:g}x",
     ]
     if base.get("floor_ms"):

@@ -46,6 +46,7 @@ class CandidateState(BaseModel):
     best: Best | None = Field(None, description="the thread's best candidate so far")
     history: list[Attempt] = Field(default_factory=list, description="every candidate checked or profiled")
     finished: str | None = Field(None, description="the model's reason, when it called finish")
+    built: int | None = Field(None, description="the number of the last candidate that built")
 
 
 @dataclass
@@ -62,6 +63,11 @@ class Workbench:
     # The header folders read_library may show, by name.
     library_roots: dict[str, Path] = field(default_factory=dict)
 
+    @property
+    def compile_only(self) -> bool:
+        """Nothing runs here (no device): a kernel that builds is as far as a thread can get."""
+        return self.evaluator.compile_only
+
 
 @dataclass
 class Reply:
@@ -74,7 +80,8 @@ class Reply:
 
 def evaluate(wb: Workbench, state: CandidateState, upto: Upto, counters: bool = False) -> Reply:
     """The current candidate through the harness up to `upto`. An attempt is a distinct source that
-    built and reached check or profile: a build failure, or a build alone, uses none. The vendor
+    built and reached check or profile: a build failure, a build alone, or a check or profile that
+    could not run (compile-only) uses none. The vendor
     profiler's counters are read once, when asked (`counters`) or for a new best where the platform
     has them, and go last in the text."""
     source, h = state.candidate, state.candidate_hash
@@ -88,12 +95,15 @@ def evaluate(wb: Workbench, state: CandidateState, upto: Upto, counters: bool = 
         )
     result = wb.evaluator.evaluate(wb.problem, source, upto)
     n = wb.record(source, result, state.candidate_note)
-    if h not in evaluated and upto != "build" and result.compiled:
+    ran = upto != "build" and result.status != Status.not_run
+    if h not in evaluated and ran and result.compiled:
         evaluated.append(h)
     updates: dict[str, Any] = {
         "evaluated": evaluated,
         "candidate_final": result.status != Status.ok or upto == "profile",
     }
+    if result.compiled:
+        updates["built"] = n
     best = state.best
     text = status_text(result, upto)
     artifact = result.model_dump(mode="json")
@@ -110,7 +120,7 @@ def evaluate(wb: Workbench, state: CandidateState, upto: Upto, counters: bool = 
         artifact["counters"] = data
         if best is not state.best:
             best.bottleneck = (data.get("bottleneck") or {}).get("sentence")
-    if upto != "build":
+    if ran:
         bottleneck = best.bottleneck if best is not None and best.n == n else None
         history = [a for a in state.history if a.n != n] + [_attempt(n, state.candidate_note, result, bottleneck)]
         updates["history"] = sorted(history, key=lambda a: a.n)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tools.errors import PlatformError
 from tools.harness import device, verdict
+from tools.harness.compiler_env import strip_compiler_settings
 from tools.harness.config import EvalConfig
 from tools.harness.jail import Jail
 from tools.harness.lanes import Lanes
@@ -29,6 +30,8 @@ from tools.problem import Problem
 
 
 class Evaluator:
+    compile_only = False  # kernels are run: checked, timed, profiled
+
     def __init__(self, config: EvalConfig, lane_log: Path | None = None):
         self.config = config
         self.platform = get_platform(config.platform)
@@ -166,6 +169,7 @@ class Evaluator:
             result.status, result.reason = Status.static_error, f"source rules: {violations[0]}"
             result.violations = violations
             return result
+        source, notes = strip_compiler_settings(source)
         extracted = extract_sources(source)
         build_dir = self._build_dir(source, extracted)
         pkey = text_key(problem.source)
@@ -189,6 +193,8 @@ class Evaluator:
             verdict.judge_fragile(result, self.config.strict)
             if upto == "profile" and result.status == Status.ok and result.profile is not None:
                 self._vendor_profile(problem, req, build_dir, h, result)
+        if result.build is not None:
+            result.build.notes = notes
         result.wall_seconds = time.monotonic() - t0
         return result
 
@@ -315,6 +321,7 @@ class Evaluator:
 
     def _vendor_counters(self, problem: Problem, source: str) -> tuple[str, dict]:
         h = self.source_hash(source)
+        source = strip_compiler_settings(source)[0]  # as it was built
         extracted = extract_sources(source)
         build_dir, cand_path = self._build_dir(source, extracted), self.workspace.candidate_file(h)
         if not (build_dir / BUILT).exists() or not cand_path.exists():

@@ -17,6 +17,7 @@ class Status(str, Enum):
     rejected = "rejected"  # ran and matched, but the measurement is not believable
     timeout = "timeout"
     crashed = "crashed"  # the worker died: segfault, illegal address, OOM, os._exit...
+    not_run = "not_run"  # built, but nothing can run it here (compile-only: no device)
 
 
 class Violation(BaseModel):
@@ -34,6 +35,7 @@ class BuildInfo(BaseModel):
     cached: bool = False
     errors: str = ""
     resources: str = Field("", description="registers, LDS, spills and occupancy per kernel, from the compiler")
+    notes: list[str] = Field(default_factory=list, description="what the harness changed or ignored in the file")
 
 
 class TrialCheck(BaseModel):

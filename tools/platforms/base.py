@@ -39,7 +39,7 @@ class Platform(Protocol):
 
     # ---- parent side: no device initialisation here ----
     def check_available(self) -> None: ...
-    def build_only_evaluator(self, config) -> Any: ...
+    def build_only_evaluator(self, config, arch_required: bool = False) -> Any: ...
     def build_arch(self, explicit: str | None, device: Callable[[], dict]) -> str | None: ...
     def build_env(self, arch: str | None) -> dict[str, str]: ...
     def library_roots(self) -> dict[str, Path]: ...
@@ -102,9 +102,10 @@ class BasePlatform:
     def check_available(self) -> None:
         """Raise PlatformError, one sentence, when this platform cannot run here."""
 
-    def build_only_evaluator(self, config):
+    def build_only_evaluator(self, config, arch_required: bool = False):
         """Where only builds are asked for and this platform cannot run here, an evaluator that compiles
-        without the device (same evaluate interface); None to use the full one."""
+        without the device (same evaluate interface); None to use the full one. `arch_required`: the
+        build target must be named, since no device can be asked which it is."""
         return None
 
     def build_arch(self, explicit: str | None, device: Callable[[], dict]) -> str | None:

@@ -154,11 +154,11 @@ class RocmPlatform(CudaPlatform):
             )
         self._check_compiler()
 
-    def build_only_evaluator(self, config):
+    def build_only_evaluator(self, config, arch_required: bool = False):
         """No AMD GPU here: compile for the target with the HIP compile-only toolchain."""
         from tools.harness.build_only import BuildOnlyEvaluator, gpu_present
 
-        return None if gpu_present() else BuildOnlyEvaluator(config)
+        return None if gpu_present() else BuildOnlyEvaluator(config, arch_required=arch_required)
 
     def _check_compiler(self) -> None:
         from torch.utils.cpp_extension import ROCM_HOME
