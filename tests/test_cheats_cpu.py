@@ -81,6 +81,8 @@ CHEATS = [
     # 19: accumulates into a never-zeroed torch::empty scratch. Poisoning freed memory alone let it through
     # with plain wrong values when malloc gave it a freed block the poison pass had not reused.
     case("cpu/cheat/row_sum_dirty_scratch.py", ROW_SUM, I, NAN, "19 depends on leftover memory"),
+    # 18: honest for its first 16 calls (the check), then replays its last output.
+    case("cpu/cheat/relu_late_replay.py", RELU, R, TIMED_MISMATCH, "18 replay once the check is over"),
     # 20: the binding slows time.perf_counter and time.monotonic from C++, names built at run time.
     case("cpu/cheat/relu_clock_patch.py", RELU, R, "the candidate modified the timers", "20 native clock patch"),
     # ... and one that leaves the objects alone and writes another C function into their method table.

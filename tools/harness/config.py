@@ -61,6 +61,11 @@ class EvalConfig(BaseModel):
         description="re-time in a fresh worker a candidate whose speedup reaches this, and keep that figure "
         "(a run and agent eval set it to --target)",
     )
+    time_with_check: bool | None = Field(
+        None,
+        description="a check that passes goes on to profile and time in the same worker, and a later profile "
+        "request is answered from it, so each candidate holds the device lane once (default: on GPU platforms)",
+    )
     # Faster than the floor by more than this factor is impossible, so it is a measurement error or a cheat.
     floor_slack: float = Field(0.9, gt=0)
     # A timed call shorter than this fraction of the profiler's device time for the same calls was

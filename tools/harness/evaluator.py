@@ -149,8 +149,16 @@ class Evaluator:
             cached = self._cache.answer(key, upto)
             if cached is None:
                 checked = self._cache.passed_check(key)
-                cached = self._cache.put(key, upto, self._evaluate(problem, source, h, upto, checked))
+                if upto == "check" and checked is None and self._time_with_check():
+                    full = self._cache.put(key, "profile", self._evaluate(problem, source, h, "profile"))
+                    cached = self._cache.put(key, "check", verdict.check_view(full, self.config.strict))
+                else:
+                    cached = self._cache.put(key, upto, self._evaluate(problem, source, h, upto, checked))
             return cached
+
+    def _time_with_check(self) -> bool:
+        on = self.config.time_with_check
+        return self.platform.time_with_check if on is None else on
 
     def _evaluate(
         self, problem: Problem, source: str, h: str, upto: Upto, checked: EvalResult | None = None
@@ -280,6 +288,7 @@ class Evaluator:
         result.retime_seconds = time.monotonic() - t0
         if again.status != Status.ok or again.timing is None:
             result.status = again.status if again.status != Status.ok else Status.crashed
+            result.failed_phase = Phase.time.value
             result.reason = f"re-timing in a fresh worker: {again.reason or 'no timing came back'}"
             return
         result.first_timing, result.timing = result.timing, again.timing

@@ -156,6 +156,7 @@ class EvalResult(BaseModel):
         default=None, description="the first worker's timing, where a re-timing in a fresh worker replaced it"
     )
     retime_seconds: float = Field(default=0.0, description="what the re-timing of a success cost")
+    failed_phase: str | None = Field(default=None, description="the phase whose verdict the status is, when not ok")
     log_tail: str = Field(default="", description="the end of the worker's stdout/stderr, for a crash")
     wall_seconds: float = 0.0
     setup_seconds: float = Field(

@@ -70,7 +70,7 @@ def interleaved(
     trials = int(min(max_trials, max(min_trials, budget_s * 1e3 / max(est, 1e-3))))
     batch = max(1, min(MAX_BATCH, int(0.3 * platform.free_memory_bytes()) // max(trial_bytes, 1)))
     monotonic = platform.timers.monotonic
-    deadline = monotonic() + 4 * budget_s + 10 * est / 1e3
+    deadline = monotonic() + 2 * budget_s + 10 * est / 1e3
     done = 0
     while done < trials:
         k = min(batch, trials - done)

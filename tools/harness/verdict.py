@@ -50,13 +50,14 @@ def fold(result: EvalResult, out: WorkerOutcome) -> None:
     ):
         _robust_died(result, out)
     elif out.timed_out_phase:
-        result.status = Status.timeout
+        result.status, result.failed_phase = Status.timeout, out.timed_out_phase
         result.reason = f"{out.timed_out_phase} did not finish within {out.timeout_s:.0f} s (killed)"
         if out.timed_out_phase == Phase.build.value:
             result.build = BuildInfo(ok=False, seconds=out.timeout_s or 0, errors="build timed out")
     elif not out.finished:
         result.status = Status.crashed
         phase = _last_started(out) or "setup"
+        result.failed_phase = phase
         result.reason = f"{describe_exit(out.returncode)} during {phase}"
         result.log_tail = out.log_tail[-1500:]
 
@@ -82,6 +83,7 @@ def _robust_died(result: EvalResult, out: WorkerOutcome) -> None:
 
 def _fail(result: EvalResult, rec: dict, out: WorkerOutcome) -> None:
     result.status = Status(rec.get("status", Status.crashed.value))
+    result.failed_phase = str(rec.get("phase") or "") or None
     result.reason = str(rec.get("reason", ""))[:2000]
     for phase, data in (rec.get("data") or {}).items():
         _set_phase(result, phase, data)
@@ -99,7 +101,7 @@ def judge_speed_of_light(result: EvalResult, slack: float) -> None:
     floor, measured = result.profile.floor_ms, result.timing.candidate.median_ms
     result.profile.sol_pct = 100.0 * floor / measured
     if measured < floor * slack:
-        result.status = Status.rejected
+        result.status, result.failed_phase = Status.rejected, Phase.time.value
         result.reason = (
             f"measured {measured:.4g} ms, below this device's speed-of-light floor of {floor:.4g} ms "
             f"({result.profile.bound}-bound): physically impossible, so the kernel skips work or "
@@ -117,7 +119,7 @@ def judge_device_time(result: EvalResult, slack: float) -> None:
     # 10 us: the profiler's records of a short kernel carry its own overhead (honest kernels have timed
     # at 0.94-1.02 of their profiled device time)
     if measured + 0.01 < device * slack:
-        result.status = Status.rejected
+        result.status, result.failed_phase = Status.rejected, Phase.time.value
         result.reason = (
             f"timed at {measured:.4g} ms per call, but the profiler's activity records show the device busy "
             f"{device:.4g} ms per call running it: the timing was tampered with (a patched clock, event or "
@@ -130,3 +132,17 @@ def judge_fragile(result: EvalResult, strict: bool) -> None:
     if strict and result.status == Status.ok and result.fragile:
         result.status = Status.incorrect
         result.reason = f"fragile (--strict): {result.robustness.failure()}"
+
+
+def check_view(full: EvalResult, strict: bool) -> EvalResult:
+    """What a check request answers from an evaluation that went on to profile and time in the same
+    worker: its build, check and robustness, and the check's own verdict (a failure after a passing
+    check, in the profile or the timing, is the profile request's to report)."""
+    view = full.model_copy(
+        deep=True, update={"timing": None, "profile": None, "first_timing": None, "retime_seconds": 0.0}
+    )
+    after_check = view.failed_phase in (Phase.profile.value, Phase.time.value)
+    if view.check is not None and view.check.passed and view.status != Status.ok and after_check:
+        view.status, view.reason, view.log_tail, view.failed_phase = Status.ok, "", "", None
+        judge_fragile(view, strict)
+    return view

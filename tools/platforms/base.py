@@ -29,6 +29,7 @@ class Platform(Protocol):
     device_compiler: ClassVar[str | None]  # what compiles device code (nvcc, hipcc); None: host only
     needs_device_kernel: ClassVar[bool]  # a candidate must define a __global__ kernel
     spares_overlap_timing: ClassVar[bool]  # a spare may import while another worker is being timed
+    time_with_check: ClassVar[bool]  # a device lane's fixed cost per worker is worth saving
     own_share_label: ClassVar[str | None]  # what ProfileInfo.own_share is a share of, for the model
 
     @staticmethod
@@ -82,6 +83,8 @@ class BasePlatform:
     device_compiler: ClassVar[str | None] = None
     needs_device_kernel: ClassVar[bool] = False
     spares_overlap_timing: ClassVar[bool] = False
+    # A passing check goes on to profile and time in the same worker (EvalConfig.time_with_check's default).
+    time_with_check: ClassVar[bool] = False
     own_share_label: ClassVar[str | None] = None
     has_counters: ClassVar[bool] = False  # a vendor profiler reads hardware counters (counters())
     poison_piece_bytes: ClassVar[int | None] = None  # the large poison block in pieces of at most this size

@@ -32,6 +32,8 @@ class CudaPlatform(BasePlatform):
     needs_device_kernel = True
     # A spare touches no device until it has its request, so it may import beside a timed run.
     spares_overlap_timing = True
+    # A worker's fixed cost on its lane (import, context, models: about 0.5 s) is paid once, not twice.
+    time_with_check = True
     own_share_label = "device time"
     has_counters = True
     flush_min_bytes = 256 << 20
