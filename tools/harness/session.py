@@ -108,12 +108,11 @@ class Session:
         (a .numpy() of a fresh tensor, say) is built there instead, seeded the same."""
         torch = self.torch
         torch.manual_seed(self.req.init_seed)
-        if self.device.type != "cpu":
-            try:
-                with torch.device(self.device):
-                    return cls(*init).to(self.device)
-            except Exception:  # noqa: BLE001 - built on the host below; its error, if any, is the one shown
-                torch.manual_seed(self.req.init_seed)
+        try:
+            with torch.device(self.device):
+                return cls(*init).to(self.device)
+        except Exception:  # noqa: BLE001 - built on the host below; its error, if any, is the one shown
+            torch.manual_seed(self.req.init_seed)
         return cls(*init).to(self.device)
 
     def _align_parameters(self) -> None:
