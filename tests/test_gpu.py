@@ -285,11 +285,12 @@ def test_poisoning_reaches_every_free_cached_block_in_place():
     reserved = torch.cuda.memory_reserved()
     assert poison_cached_blocks(256 << 20, 0xFF, 1 << 34)
     assert torch.cuda.memory_reserved() >= reserved  # nothing went back to the driver
-    for n in sizes:
-        again = torch.empty(n // 4, device="cuda")
-        assert torch.isnan(again).all(), f"a {n}-byte block kept its old values"
-        del again
+    # every request first, then the checks: a check's own temporaries are freed blocks that hold its
+    # results (0x01 bytes from a bool tensor), which a later request would be handed
+    again = [torch.empty(n // 4, device="cuda") for n in sizes]
     big = torch.empty(200 << 20, dtype=torch.uint8, device="cuda")  # fits only the reserve
+    for n, t in zip(sizes, again, strict=True):
+        assert torch.isnan(t).all(), f"a {n}-byte block kept its old values"
     assert bool((big == 0xFF).all())
     large, small, elsewhere = free_blocks()
     assert not elsewhere and keep.sum().item() == 1 << 20
