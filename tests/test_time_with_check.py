@@ -47,6 +47,7 @@ def test_a_passing_check_is_timed_in_the_same_worker_and_answers_the_profile_req
     profiled = ev.evaluate(problem(RELU), source, "profile")
     assert profiled.status == Status.ok and profiled.speedup is not None and profiled.profile is not None
     assert profiled.check.passed and profiled.robustness is not None
+    assert profiled.timing.stopped_by in ("settled", "deadline", "trials")
     assert len(_holds(log, ev, source)) == 1  # no second worker on the lane
 
 

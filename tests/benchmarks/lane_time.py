@@ -85,6 +85,7 @@ def _row(key: str, check, prof, intervals: list[dict]) -> dict:
         "worker_wait_s": sum(r.get("worker_wait", 0.0) for r in intervals),
         # timed pairs in the time phase and in the re-timing: how often the stop rule settled early
         "trials": [t.candidate.trials for t in (prof.first_timing, prof.timing) if t is not None],
+        "stopped_by": [getattr(t, "stopped_by", "") for t in (prof.first_timing, prof.timing) if t is not None],
         "holds": len(intervals),
     }
 

@@ -83,6 +83,9 @@ class TimingInfo(BaseModel):
     excess_gap_ms: float = Field(
         default=0.0, description="device busy after the candidate's stream finished, beyond the reference's"
     )
+    stopped_by: str = Field(
+        default="", description="what ended the timed pass: settled (both medians known to 1%), deadline, trials"
+    )
     seconds: float = 0.0
 
 

@@ -25,6 +25,7 @@ class TimingRun:
     ref_gap_ms: list[float] = field(default_factory=list)  # host time minus device time, per call
     cand_gap_ms: list[float] = field(default_factory=list)
     mismatch: str | None = None
+    stopped_by: str = "trials"  # or "settled", "deadline"
 
     def excess_gap_ms(self) -> float:
         """How much longer than the reference's the candidate's calls kept the device busy after its
@@ -89,7 +90,11 @@ def interleaved(
                 return run
         del per_trial
         done += k
-        if done >= min_trials and (monotonic() > deadline or (settled(run.ref_ms) and settled(run.cand_ms))):
+        if done >= min_trials and settled(run.ref_ms) and settled(run.cand_ms):
+            run.stopped_by = "settled"
+            break
+        if done >= min_trials and monotonic() > deadline:
+            run.stopped_by = "deadline"
             break
     return run
 

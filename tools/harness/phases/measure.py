@@ -92,6 +92,7 @@ def time_candidate(s: Session) -> dict:
         "candidate": c.model_dump(),
         "speedup": r.median_ms / c.median_ms,
         "excess_gap_ms": excess,
+        "stopped_by": run.stopped_by,
         "seconds": time.perf_counter() - t0,
     }
     # 50 us: a fresh worker's host-side sync wake-ups have come out 24 us apart for honest kernels
