@@ -1,11 +1,12 @@
 """Ctrl-C during `agent solve`. The first asks the threads to stop at the end of their current step (an
 LLM reply or one evaluation) and lets the run write its reports; the second, or a SIGTERM, stops at once:
-the reports are written from what is on disk and the process exits without waiting for the threads.
-Either way `--resume` continues, as after kill -9. Workers run in their own sessions, so the terminal's
+the reports are written from what is on disk and the process exits without waiting for the threads; a
+third, while those are written, leaves at once without them. Either way `--resume` continues, as after kill -9. Workers run in their own sessions, so the terminal's
 SIGINT reaches only this process."""
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -45,12 +46,18 @@ def stop_on_signals(flag: StopFlag, announce: Callable[[], None]):
         yield
         return
 
+    hard: list[int] = []
+
     def on_signal(signum, frame):
         first = not flag.is_set()
         flag.set()
         if signum == signal.SIGINT and first:
             announce()
             return
+        if hard:  # a third: the reports are being written from what is on disk; the user wants out now
+            os.write(2, b"stopped without writing the reports; --resume continues the run\n")
+            os._exit(130)
+        hard.append(signum)
         raise HardStop()
 
     before = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}

@@ -8,12 +8,13 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
 
 from tests import scripted_solver
-from tests.conftest import AGENT, DATA, agent_env
+from tests.conftest import AGENT, DATA, ROOT, agent_env
 from tests.openai_stub import OpenAIStub
 
 SCRIPT = {"1_Small_ReLU": ["cpu/good/relu.py"]}
@@ -214,3 +215,25 @@ def test_the_lock_file_names_no_one_once_the_run_is_over(tmp_path, env):
     assert holder(out) is None
     with RunLock(out), pytest.raises(Exception, match="is in use by another agent solve"):
         RunLock(out).acquire()  # a second lock in the same process is a second open file: refused too
+
+
+def test_a_third_ctrl_c_while_the_reports_are_written_leaves_at_once_without_a_traceback(tmp_path):
+    script = tmp_path / "three.py"
+    script.write_text(
+        "import os, signal, time\n"
+        "from agent.interrupts import HardStop, StopFlag, stop_on_signals\n"
+        "with stop_on_signals(StopFlag(), lambda: print('first', flush=True)):\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    try:\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        time.sleep(5)\n"
+        "    except HardStop:\n"
+        "        print('hard', flush=True)\n"
+        "        os.kill(os.getpid(), signal.SIGINT)  # as if during the report writing\n"
+        "        time.sleep(5)\n"
+        "    print('not reached', flush=True)\n"
+    )
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stdout.split() == ["first", "hard"]
+    assert "Traceback" not in proc.stderr and "--resume continues the run" in proc.stderr
