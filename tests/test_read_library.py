@@ -91,3 +91,16 @@ def test_the_real_hipkittens_headers_can_be_searched_and_read():
     file, line = hit.split(":")[0], int(hit.split(":")[1])
     assert file.startswith("hipkittens/") and line > 0
     assert "mma_ABt" in ask(roots, path=file, start=line, lines=1)
+
+
+def test_without_rocm_the_hip_root_is_the_compile_only_toolchains_headers(tmp_path, monkeypatch):
+    unpacked = tmp_path / "hip-toolchain"
+    (unpacked / "usr" / "include" / "hip").mkdir(parents=True)
+    (unpacked / "usr" / "include" / "hip" / "hip_runtime.h").write_text("// the unpacked HIP headers\n")
+    monkeypatch.setenv("ROCM_PATH", str(tmp_path / "no-rocm-here"))
+    monkeypatch.setenv("HIP_TOOLCHAIN_ROOT", str(unpacked))
+    assert RocmPlatform().library_roots()["hip"] == unpacked / "usr" / "include"
+    rocm = tmp_path / "rocm"
+    (rocm / "include" / "hip").mkdir(parents=True)
+    monkeypatch.setenv("ROCM_PATH", str(rocm))
+    assert RocmPlatform().library_roots()["hip"] == rocm / "include"  # an installed ROCm comes first

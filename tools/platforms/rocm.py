@@ -207,8 +207,13 @@ class RocmPlatform(CudaPlatform):
             profile.vendor, profile.vendor_digest = d.source, digest_text(d)
 
     def library_roots(self) -> dict[str, Path]:
+        from tools.harness.hip_compile import DEFAULT_ROOT
+
         rocm = Path(os.environ.get("ROCM_PATH") or os.environ.get("ROCM_HOME") or "/opt/rocm") / "include"
-        roots = {"hip": rocm} if (rocm / "hip").is_dir() else {}
+        # without ROCm (a compile-only run), the headers the compile-only toolchain builds against
+        unpacked = Path(os.environ.get("HIP_TOOLCHAIN_ROOT") or DEFAULT_ROOT) / "usr" / "include"
+        hip = next((d for d in (rocm, unpacked) if (d / "hip").is_dir()), None)
+        roots = {"hip": hip} if hip is not None else {}
         if self.hipkittens_root is not None and (self.hipkittens_root / "include").is_dir():
             roots["hipkittens"] = self.hipkittens_root / "include"
         return roots
