@@ -4,7 +4,7 @@ agent's process down."""
 
 import pytest
 
-from tests.conftest import KERNELS, problem
+from tests.conftest import KERNELS, ROOT, problem
 from tools.harness.results import Status
 
 GOOD = [
@@ -121,3 +121,18 @@ def test_cpu_allocations_start_out_poisoned(byte, expect):
     stale = [torch.full((2048,), 7.0) for _ in range(8)]
     del stale
     assert not torch.empty(2048).isnan().all()
+
+
+def test_two_processes_sharing_a_cache_get_their_own_run_folders(tmp_path):
+    """Two runs on one cache evaluate the same source under the same name; each worker clears its
+    folder's input copies when it ends, so the folders must not be shared."""
+    import subprocess
+    import sys
+
+    from tools.harness.workspace import Workspace
+
+    code = f"from tools.harness.workspace import Workspace; print(Workspace({str(tmp_path)!r}).run_dir('h-build'))"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    mine = Workspace(tmp_path).run_dir("h-build")
+    assert mine.parent == tmp_path / "runs" and mine.name.startswith("h-build")
+    assert other.stdout.strip() != str(mine)

@@ -3,7 +3,7 @@
 home/                 the workers', compilers' and profilers' HOME and TMPDIR
 candidates/<h>.py     each distinct candidate source, written once
 extensions/b<h>/      a build folder per distinct native build (what the compiler sees)
-runs/<name>/          one folder per worker run: its log and whatever a profiler writes
+runs/<name>.<pid>/    one folder per worker run: its log and whatever a profiler writes
 runs/spares/          where waiting spare workers start"""
 
 from __future__ import annotations
@@ -49,7 +49,10 @@ class Workspace:
         return self.root / "runs" / "spares"
 
     def run_dir(self, name: str) -> Path:
-        return self.root / "runs" / name
+        """A worker run's folder, this process's own: two runs (or two test processes) sharing a cache
+        evaluate the same source under the same name, and a finished worker clears its folder's input
+        copies, which the other's worker was about to read."""
+        return self.root / "runs" / f"{name}.{os.getpid()}"
 
     def build_dir(self, name: str) -> Path:
         return self.root / "extensions" / name
