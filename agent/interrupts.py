@@ -1,8 +1,8 @@
 """Ctrl-C during `agent solve`. The first asks the threads to stop at the end of their current step (an
 LLM reply or one evaluation) and lets the run write its reports; the second, or a SIGTERM, stops at once:
 the reports are written from what is on disk and the process exits without waiting for the threads; a
-third, while those are written, leaves at once without them. Either way `--resume` continues, as after kill -9. Workers run in their own sessions, so the terminal's
-SIGINT reaches only this process."""
+third, while those are written, leaves at once without them. Either way `--resume` continues, as after
+kill -9. Workers run in their own sessions, so the terminal's SIGINT reaches only this process."""
 
 from __future__ import annotations
 

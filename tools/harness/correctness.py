@@ -120,6 +120,12 @@ class _Stats:
     n_bad: int = 0
 
 
+def _chunks(c: torch.Tensor, r: torch.Tensor, step: int, dtype: torch.dtype = torch.float32):
+    """(offset, candidate chunk, reference chunk) of two flat tensors, in `dtype`."""
+    for start in range(0, r.numel(), step):
+        yield start, c[start : start + step].to(dtype), r[start : start + step].to(dtype)
+
+
 def _error_stats(c: torch.Tensor, r: torch.Tensor, atol: float, rtol: float, chunk: int | None = None) -> _Stats:
     """Error statistics of two flat tensors, a chunk at a time, every chunk's figures kept on the device
     until one read at the end: a multi-GB output costs one synchronisation. Where both sides are finite
@@ -127,8 +133,7 @@ def _error_stats(c: torch.Tensor, r: torch.Tensor, atol: float, rtol: float, chu
     difference is then NaN or Inf) sends it to the pass that sorts out whose it is."""
     step = chunk or CHUNK_ELEMENTS
     parts = []
-    for start in range(0, r.numel(), step):
-        cf, rf = c[start : start + step].float(), r[start : start + step].float()
+    for start, cf, rf in _chunks(c, r, step):
         diff = (cf - rf).abs_()
         big, i = torch.max(diff, 0)
         scale = rf.abs()
@@ -174,8 +179,7 @@ def _near(err_sq: float, ref_sq: float, atol: float) -> bool:
 
 def _squares64(c: torch.Tensor, r: torch.Tensor, step: int) -> tuple[float, float]:
     ref_sq = err_sq = 0.0
-    for start in range(0, r.numel(), step):
-        cf, rf = c[start : start + step].double(), r[start : start + step].double()
+    for _, cf, rf in _chunks(c, r, step, torch.float64):
         ref_sq += float(torch.linalg.vector_norm(rf) ** 2)
         err_sq += float(torch.linalg.vector_norm(cf - rf) ** 2)
     return ref_sq, err_sq
@@ -186,8 +190,7 @@ def _error_stats_nonfinite(c: torch.Tensor, r: torch.Tensor, atol: float, rtol: 
     (the reference's own NaN); a non-finite candidate value where the reference is finite is counted
     and located."""
     parts = []
-    for start in range(0, r.numel(), step):
-        cf, rf = c[start : start + step].float(), r[start : start + step].float()
+    for start, cf, rf in _chunks(c, r, step):
         c_bad, r_bad = ~torch.isfinite(cf), ~torch.isfinite(rf)
         only = c_bad & ~r_bad
         both = c_bad & r_bad
@@ -266,9 +269,8 @@ def matches(candidate, reference, tol: tuple[float, float] | None = None) -> boo
 def _quick_sums(c: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     """[largest |c - r|, |r|^2, |c - r|^2] on the device, in float32 a chunk at a time."""
     parts = []
-    for start in range(0, r.numel(), CHUNK_ELEMENTS):
-        rf = r[start : start + CHUNK_ELEMENTS].float()
-        diff = c[start : start + CHUNK_ELEMENTS].float() - rf
+    for _, cf, rf in _chunks(c, r, CHUNK_ELEMENTS):
+        diff = cf - rf
         parts.append(
             torch.stack(
                 [
@@ -285,9 +287,8 @@ def _quick_sums(c: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
 def _any_outside(c: torch.Tensor, r: torch.Tensor, atol: float, rtol: float) -> torch.Tensor:
     """Whether any element lies outside atol + rtol * |reference|, as compare() counts them."""
     hits = []
-    for start in range(0, r.numel(), CHUNK_ELEMENTS):
-        rf = r[start : start + CHUNK_ELEMENTS].float()
-        diff = (c[start : start + CHUNK_ELEMENTS].float() - rf).abs_()
+    for _, cf, rf in _chunks(c, r, CHUNK_ELEMENTS):
+        diff = (cf - rf).abs_()
         hits.append((diff > rf.abs().mul_(rtol).add_(atol)).any())
     return torch.stack(hits).any()
 

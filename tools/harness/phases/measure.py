@@ -132,6 +132,7 @@ def baseline(s: Session) -> dict:
     """The reference alone: its time and its speed-of-light floor, for read_reference. Timed as the time
     phase times it (against itself in the candidate's place), so the model reads the figure its
     speedups are measured against."""
+    from tools.harness.meta_inputs import describe
     from tools.harness.speed_of_light import count_flops, main_dtype, tensor_bytes
     from tools.harness.timing import summarise
 
@@ -150,10 +151,7 @@ def baseline(s: Session) -> dict:
         _interleave(s, ref, ref, no_check)
         run = _interleave(s, ref, ref, no_check)
     floor, bound = s.floor(flops, min_bytes, main_dtype(inputs))
-    shapes = [
-        f"{tuple(x.shape)} {str(x.dtype).removeprefix('torch.')}" if isinstance(x, torch.Tensor) else repr(x)
-        for x in inputs
-    ]
+    shapes = [describe(x) for x in inputs]
     return {
         "reference": summarise(run.ref_ms).model_dump(),
         "flops": flops,
