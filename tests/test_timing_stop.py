@@ -35,3 +35,46 @@ def test_steady_samples_settle_and_noisy_or_few_ones_do_not():
     # one outlier among ten: the interval is then the whole range, so it does not settle at ten
     assert not settled([1.0] * 9 + [1.5])
     assert settled([1.0] * 19 + [1.5])
+
+
+def test_a_speedup_surely_above_the_target_ends_the_pass_after_five_pairs():
+    from tools.harness.timing import TimingRun, _stop_rule
+
+    run = TimingRun(ref_ms=[2.0, 2.1, 1.9, 2.2, 2.0], cand_ms=[1.0, 1.05, 0.98, 1.2, 1.01])
+    # the reference's fastest (1.9) over the candidate's slowest (1.2): 1.58
+    assert _stop_rule(run, 5, 10, 1.5) == "above target"
+    assert _stop_rule(run, 5, 10, 1.6) is None
+    assert _stop_rule(run, 5, 10, None) is None
+    assert _stop_rule(run, 4, 10, 1.0) is None  # fewer than five pairs decide nothing
+
+
+def test_an_interleaved_cpu_run_stops_above_the_target_only_when_asked():
+    import torch
+
+    from tools.harness.timing import GUARD_TRIALS, interleaved
+    from tools.platforms import get_platform
+
+    platform = get_platform("cpu")
+    platform.seal_timers()
+    a = torch.randn(128, 128)
+
+    def slow(x):
+        y = x[0]
+        for _ in range(16):
+            y = torch.tanh(y @ a)
+        return y
+
+    def fast(x):
+        return torch.tanh(x[0] @ a)
+
+    make = lambda i: ([torch.randn(128, 128)], [torch.randn(128, 128)])
+    # min_trials above what the budget allows, so without a decision the pass runs all 40 pairs
+    kw = dict(warmup=1, budget_s=0.01, min_trials=40, max_trials=40)
+    decided = interleaved(platform, slow, fast, make, lambda c, r: None, decide_above=2.0, **kw)
+    assert decided.stopped_by == "above target"  # about 20x; noise on a loaded machine delays it at worst
+    assert len(decided.cand_ms) < 40
+    assert {"warmup", "guard", "inputs", "timed", "verify"} <= set(decided.steps)
+    full = interleaved(platform, slow, fast, make, lambda c, r: None, **kw)
+    assert full.stopped_by != "above target"
+    assert len(full.cand_ms) == 40
+    assert GUARD_TRIALS == 5

@@ -82,11 +82,24 @@ def _row(key: str, check, prof, intervals: list[dict]) -> dict:
         "counters_s": counters,
         "steps": steps,
         "check_steps": dict(check.check.steps) if check.check else {},
+        "robust_steps": dict(check.robustness.steps) if check.robustness else {},
         "worker_wait_s": sum(r.get("worker_wait", 0.0) for r in intervals),
         # timed pairs in the time phase and in the re-timing: how often the stop rule settled early
         "trials": [t.candidate.trials for t in (prof.first_timing, prof.timing) if t is not None],
         "stopped_by": [getattr(t, "stopped_by", "") for t in (prof.first_timing, prof.timing) if t is not None],
         "holds": len(intervals),
+        # per hold: the worker's start-up before its first phase, and its ending after its verdict
+        "hold_marks": [
+            {k: r.get(k) for k in ("phases", "startup_s", "ending_s")} | {"s": round(r["end"] - r["start"], 3)}
+            for r in intervals
+        ],
+        # the timed pass's own steps, and every timed call, for the first timing and the re-timing
+        "time_steps": [t.steps for t in (prof.first_timing, prof.timing) if t is not None],
+        "samples": [
+            {"ref": t.reference.samples_ms, "cand": t.candidate.samples_ms}
+            for t in (prof.first_timing, prof.timing)
+            if t is not None
+        ],
     }
 
 

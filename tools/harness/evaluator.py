@@ -189,6 +189,7 @@ class Evaluator:
             kernel_names=extracted.kernel_names,
             flops=self._flops.get(pkey),
             build_calls=extracted.build_calls,
+            decide_above=self.config.retime_at if upto == "profile" else None,
         )
         if self._build(req, build_dir, h, result):
             self._measure(problem, req, build_dir, h, upto, checked, result)
@@ -276,6 +277,7 @@ class Evaluator:
             update={
                 "phases": [Phase.build, Phase.time],
                 "build_calls": None,
+                "decide_above": None,
                 "init_seed": secrets.randbits(31),
                 "timing_seed": secrets.randbits(31),
             }

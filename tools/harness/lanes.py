@@ -22,8 +22,12 @@ class Lanes:
         self._lock = threading.Lock()
 
     @contextmanager
-    def hold(self, what: str, problem: str, phases: list, worker_wait: float = 0.0) -> Iterator[int | None]:
-        """Exclusive use of one device while a worker runs on it."""
+    def hold(
+        self, what: str, problem: str, phases: list, worker_wait: float = 0.0, marks: dict | None = None
+    ) -> Iterator[int | None]:
+        """Exclusive use of one device while a worker runs on it. marks: filled by the caller while it
+        holds the lane, with the wall-clock times its worker began its first phase (`first_phase`) and
+        reported its end (`finished`), so each interval shows its worker's start-up and ending."""
         with self._lock:
             if self._queue is None:
                 self._queue = queue.Queue()
@@ -37,37 +41,25 @@ class Lanes:
         finally:
             end = time.time()
             self._queue.put(lane)
-            self._record(
-                "default" if lane is None else str(lane), start, end, asked, what, problem, phases, worker_wait
-            )
+            name = "default" if lane is None else str(lane)
+            rec = {
+                "lane": name,
+                "start": round(start, 3),
+                "end": round(end, 3),
+                "problem": problem,
+                "source_hash": what,
+                "phases": [getattr(p, "value", p) for p in phases],
+                "worker_wait": round(worker_wait, 3),
+                "lane_wait": round(start - asked, 3),
+            }
+            if marks and "first_phase" in marks and "finished" in marks:
+                rec["startup_s"] = round(max(0.0, marks["first_phase"] - start), 3)
+                rec["ending_s"] = round(max(0.0, end - marks["finished"]), 3)
+            self._record(name, end - start, rec)
 
-    def _record(
-        self,
-        name: str,
-        start: float,
-        end: float,
-        asked: float,
-        what: str,
-        problem: str,
-        phases: list,
-        worker_wait: float,
-    ) -> None:
+    def _record(self, name: str, seconds: float, rec: dict) -> None:
         with self._lock:
-            self.busy_s[name] = self.busy_s.get(name, 0.0) + end - start
+            self.busy_s[name] = self.busy_s.get(name, 0.0) + seconds
             if self.log is not None:
                 with open(self.log, "a") as f:
-                    f.write(
-                        json.dumps(
-                            {
-                                "lane": name,
-                                "start": round(start, 3),
-                                "end": round(end, 3),
-                                "problem": problem,
-                                "source_hash": what,
-                                "phases": [getattr(p, "value", p) for p in phases],
-                                "worker_wait": round(worker_wait, 3),
-                                "lane_wait": round(start - asked, 3),
-                            }
-                        )
-                        + "\n"
-                    )
+                    f.write(json.dumps(rec) + "\n")

@@ -81,9 +81,12 @@ class Launcher:
         if self.spares is not None and self.spares.early:
             self.spares.depth = self.spare_depth()
             started = self.spares.take_ready(self.env(None), self.config.timeouts["setup"])
+        marks: dict = {}
         try:
-            with self.lanes.hold(what, problem, req.phases, started.ready_wait if started else 0.0) as lane:
-                return self.runner.run(req, self.env(lane), workdir, started=started, build=build)
+            with self.lanes.hold(what, problem, req.phases, started.ready_wait if started else 0.0, marks) as lane:
+                out = self.runner.run(req, self.env(lane), workdir, started=started, build=build)
+                marks.update(_marks(out))
+                return out
         except BaseException:
             if started is not None:
                 discard(started)
@@ -95,3 +98,14 @@ class Launcher:
         """A fresh worker wrapped in a profiler command, on a lane (no spare: the profiler starts it)."""
         with self.lanes.hold(what, problem, req.phases) as lane:
             return self.runner.run(req, self.env(lane), workdir, prefix, build=build)
+
+
+def _marks(out: WorkerOutcome) -> dict:
+    """When the worker began its first phase and when it reported its end (its own clock: the host's)."""
+    marks = {}
+    for rec in out.records:
+        if rec.get("event") == "start" and "first_phase" not in marks and "t" in rec:
+            marks["first_phase"] = float(rec["t"])
+        elif rec.get("event") in ("done", "fail") and "t" in rec:
+            marks["finished"] = float(rec["t"])
+    return marks

@@ -46,6 +46,9 @@ class WorkerRequest(BaseModel):
     min_timing_trials: int = 10
     max_timing_trials: int = 100
     warmup: int = 3
+    # A fresh worker times again a candidate whose speedup reaches this: the time phase stops as soon as
+    # the speedup is surely there (see tools.harness.timing).
+    decide_above: float | None = None
     flops: float | None = None  # the reference's FLOPs when already counted for this problem
     # A build from the candidate's load_inline arguments (source_extract.build_calls), run without
     # importing the candidate, so none of its Python runs while the shared build is made.

@@ -70,6 +70,7 @@ class Timing(BaseModel):
     q25_ms: float
     q75_ms: float
     trials: int
+    samples_ms: list[float] = Field(default_factory=list, description="every timed call's device ms, in order")
 
     @property
     def spread_pct(self) -> float:
@@ -84,8 +85,11 @@ class TimingInfo(BaseModel):
         default=0.0, description="device busy after the candidate's stream finished, beyond the reference's"
     )
     stopped_by: str = Field(
-        default="", description="what ended the timed pass: settled (both medians known to 1%), deadline, trials"
+        default="",
+        description="what ended the timed pass: settled (both medians known to 1%), deadline, trials, or "
+        "above target (the speedup surely reached the re-timing's target, so a fresh worker times it again)",
     )
+    steps: dict[str, float] = Field(default_factory=dict, description="host seconds per step of the timed pass")
     seconds: float = 0.0
 
 
@@ -129,6 +133,7 @@ class RobustnessInfo(BaseModel):
 
     trials: list[RobustTrial] = Field(default_factory=list)
     seconds: float = 0.0
+    steps: dict[str, float] = Field(default_factory=dict, description="seconds per step, summed over the trials")
 
     @property
     def failed(self) -> RobustTrial | None:

@@ -107,9 +107,9 @@ def run(req: WorkerRequest, ch: Channel) -> None:
             data = RUNNERS[p](session)
             session.check_timers(phase, data)
             ch.send(event="end", phase=phase, data=data)
-        ch.send(event="done")
+        ch.send(event="done", t=time.time())
     except PhaseFailure as f:
-        ch.send(event="fail", phase=phase, status=f.status.value, reason=f.reason, data=f.data)
+        ch.send(event="fail", phase=phase, status=f.status.value, reason=f.reason, data=f.data, t=time.time())
     except BaseException as e:  # noqa: BLE001 - any escape from candidate code is a failed evaluation
         ch.send(
             event="fail",
@@ -117,6 +117,7 @@ def run(req: WorkerRequest, ch: Channel) -> None:
             status=Status.crashed.value,
             reason=f"{phase} failed: {exc_line(e)}",
             data={"traceback": traceback.format_exc()[-3000:]},
+            t=time.time(),
         )
 
 

@@ -78,7 +78,7 @@ def time_candidate(s: Session) -> dict:
 
     t0 = time.perf_counter()
     with s.torch.no_grad():
-        run = _interleave(s, ref, cand, verify)
+        run = _interleave(s, ref, cand, verify, s.req.decide_above)
     if run.mismatch:
         raise PhaseFailure(
             Status.rejected,
@@ -93,6 +93,7 @@ def time_candidate(s: Session) -> dict:
         "speedup": r.median_ms / c.median_ms,
         "excess_gap_ms": excess,
         "stopped_by": run.stopped_by,
+        "steps": {k: round(v, 4) for k, v in run.steps.items()},
         "seconds": time.perf_counter() - t0,
     }
     # 50 us: a fresh worker's host-side sync wake-ups have come out 24 us apart for honest kernels
@@ -107,7 +108,7 @@ def time_candidate(s: Session) -> dict:
     return info
 
 
-def _interleave(s: Session, ref, cand, verify):
+def _interleave(s: Session, ref, cand, verify, decide_above: float | None = None):
     """The timed pass of the time phase: ref against cand on fresh inputs per trial."""
     from tools.harness.timing import interleaved
 
@@ -125,6 +126,7 @@ def _interleave(s: Session, ref, cand, verify):
         budget_s=s.req.time_budget_s,
         min_trials=s.req.min_timing_trials,
         max_trials=s.req.max_timing_trials,
+        decide_above=decide_above,
     )
 
 

@@ -15,10 +15,12 @@ def robust(s: Session) -> dict:
 
     torch = s.torch
     t0 = time.perf_counter()
+    s.steps = {}
     ref, cand = s.models()
     gen = torch.Generator(device=s.device)
     gen.manual_seed(s.req.timing_seed + 104729)
-    base = s.make_inputs(s.req.timing_seed + 104729)
+    with s.step("inputs"):
+        base = s.make_inputs(s.req.timing_seed + 104729)
     trials = []
     with torch.no_grad():
         base_out = ref(*s.clone(base))
@@ -30,8 +32,9 @@ def robust(s: Session) -> dict:
             s.note(trial=variant.name, describe=desc)
             trial = {"name": variant.name, "describe": desc, "passed": True, "counted": True, "problem": ""}
             try:
-                out_r = ref(*s.clone(inputs))
-                s.sync()
+                with s.step("reference"):
+                    out_r = ref(*s.clone(inputs))
+                    s.sync()
             except Exception as e:  # noqa: BLE001 - the reference does not take these inputs
                 trial.update(counted=False, problem=f"the reference does not accept them ({exc_line(e)})")
                 trials.append(trial)
@@ -44,9 +47,12 @@ def robust(s: Session) -> dict:
                 trial.update(passed=False, problem=e.reason)
                 trials.append(trial)
                 continue
-            rounding = robustness.rounding_error(ref, inputs, out_r) if variant.oracle else 0.0
-            passed, problem = robustness.judge(out_c, out_r, dtype, base_scale, s.req.tolerance, rounding)
+            with s.step("rounding"):
+                rounding = robustness.rounding_error(ref, inputs, out_r) if variant.oracle else 0.0
+            with s.step("judge"):
+                passed, problem = robustness.judge(out_c, out_r, dtype, base_scale, s.req.tolerance, rounding)
             trial.update(passed=passed is not False, counted=passed is not None, problem=problem)
             trials.append(trial)
             del out_r, out_c, inputs
-    return {"trials": trials, "seconds": time.perf_counter() - t0}
+    steps = {k: round(v, 4) for k, v in s.steps.items()}
+    return {"trials": trials, "seconds": time.perf_counter() - t0, "steps": steps}
