@@ -294,3 +294,31 @@ def test_poisoning_reaches_every_free_cached_block_in_place():
     assert bool((big == 0xFF).all())
     large, small, elsewhere = free_blocks()
     assert not elsewhere and keep.sum().item() == 1 << 20
+
+
+def test_the_first_call_of_a_timed_batch_is_not_slower_than_the_calls_queued_behind_it():
+    """The same reference on both sides: a call that goes first in its pair must time like one that goes
+    second. Without a head start the first began on an idle device before its kernels were queued, and
+    the samples split into two modes 2-4% apart, so the medians never settled."""
+    import statistics
+
+    import torch
+
+    from tools.harness.timing import interleaved
+    from tools.platforms import get_platform
+
+    platform = get_platform("cuda")
+    platform.prepare()
+    platform.seal_timers()
+
+    def softmax(x):
+        return torch.softmax(x[0], dim=1)
+
+    make = lambda i: ([torch.randn(2048, 262144, device="cuda")], [torch.randn(2048, 262144, device="cuda")])
+    run = interleaved(
+        platform, softmax, softmax, make, lambda c, r: None, warmup=2, budget_s=0.5, min_trials=30, max_trials=30
+    )
+    first, second = statistics.median(run.ref_ms[0::2]), statistics.median(run.ref_ms[1::2])
+    assert abs(first / second - 1) < 0.01, (first, second)
+    first, second = statistics.median(run.cand_ms[1::2]), statistics.median(run.cand_ms[0::2])
+    assert abs(first / second - 1) < 0.01, (first, second)
