@@ -82,7 +82,7 @@ def _row(key: str, check, prof, intervals: list[dict]) -> dict:
         "counters_s": counters,
         "steps": steps,
         "check_steps": dict(check.check.steps) if check.check else {},
-        "robust_steps": dict(check.robustness.steps) if check.robustness else {},
+        "robust_steps": dict(getattr(check.robustness, "steps", {}) or {}),
         "worker_wait_s": sum(r.get("worker_wait", 0.0) for r in intervals),
         # timed pairs in the time phase and in the re-timing: how often the stop rule settled early
         "trials": [t.candidate.trials for t in (prof.first_timing, prof.timing) if t is not None],
@@ -94,9 +94,9 @@ def _row(key: str, check, prof, intervals: list[dict]) -> dict:
             for r in intervals
         ],
         # the timed pass's own steps, and every timed call, for the first timing and the re-timing
-        "time_steps": [t.steps for t in (prof.first_timing, prof.timing) if t is not None],
+        "time_steps": [getattr(t, "steps", {}) for t in (prof.first_timing, prof.timing) if t is not None],
         "samples": [
-            {"ref": t.reference.samples_ms, "cand": t.candidate.samples_ms}
+            {"ref": getattr(t.reference, "samples_ms", []), "cand": getattr(t.candidate, "samples_ms", [])}
             for t in (prof.first_timing, prof.timing)
             if t is not None
         ],
