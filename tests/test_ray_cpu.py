@@ -102,6 +102,16 @@ def test_no_cluster_at_the_address_is_one_line(tmp_path):
     assert line.startswith("error: Could not reach the Ray cluster at 127.0.0.1:1: ") and "ray start --head" in line
 
 
+def test_a_cluster_with_no_lane_for_the_platform_is_one_line(cluster, tmp_path):
+    c, _ = cluster
+    cmd = solve_cmd(tmp_path / "r", c.address)
+    cmd[cmd.index("cpu")] = "cuda"  # the nodes have no GPU
+    proc = subprocess.run(cmd, env=ray_env(tmp_path, GOOD), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("error: The Ray cluster offers no lane for the cuda platform: a lane holds num_gpus=1")
+
+
 def _descendants_running(root_pid: int, name: str) -> bool:
     """Whether a process called `name` runs under `root_pid` (its children, theirs, ...)."""
     parent: dict[int, int] = {}
@@ -165,3 +175,32 @@ def test_a_run_uses_both_nodes_and_loses_nothing_when_one_dies(cluster, tmp_path
     assert "problems 2/2 finished" in status.stdout
     for node in (c.head_node.node_id, second.node_id):
         assert f"node {node[:8]} (1 lane)" in status.stdout
+
+
+def _until(what, timeout: float = 180.0) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if what():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_the_lanes_follow_nodes_joining_and_leaving(cluster, tmp_path):
+    """A node that joins gets a lane within the pool's next look at the cluster; one that leaves loses it."""
+    from tools.harness.config import EvalConfig
+    from tools.harness.ray_evaluator import RayEvaluator
+
+    c, _ = cluster
+    ev = RayEvaluator(EvalConfig(platform="cpu", cache_dir=tmp_path / "cache"), c.address)
+    try:
+        before = set(ev.lane_devices())
+        assert before and all("/" in lane for lane in before)
+        with _environ(PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")):
+            third = c.add_node(num_cpus=1)
+        assert _until(lambda: set(ev.lane_devices()) == before | {f"{third.node_id[:8]}/0"}), ev.lane_devices()
+        assert f"{third.node_id[:8]} ({ev.pool.lanes[f'{third.node_id[:8]}/0'].host})" in ev.lanes_per_node()
+        c.remove_node(third, allow_graceful=False)
+        assert _until(lambda: set(ev.lane_devices()) == before), ev.lane_devices()
+    finally:
+        ev.close()

@@ -117,8 +117,12 @@ def prewarm(args) -> None:
         ev.close()
 
 
-def overhead(args, address: str) -> tuple[list[float], list[float]]:
-    """The same candidate, checked through a local lane and through a Ray lane, in turn."""
+def overhead(args, address: str) -> dict[str, list[float]]:
+    """The same candidate, checked through a local lane and through a Ray lane, in turn. Before each, the
+    side's spare worker is given `--settle` seconds to finish its imports (on the cpu platform a spare
+    starts when the evaluation before it ends), so both are timed with a ready worker. Besides each
+    side's wall time, the Ray lane's own wall time for the evaluation (EvalResult.wall_seconds, measured
+    on the node), whose difference from the driver's is what the Ray call itself costs."""
     from tools.harness.config import EvalConfig
     from tools.harness.evaluator import Evaluator
     from tools.harness.ray_evaluator import RayEvaluator
@@ -130,24 +134,27 @@ def overhead(args, address: str) -> tuple[list[float], list[float]]:
     source = (KERNELS / fixture).read_text()
     config = EvalConfig(platform=args.platform, cache_dir=args.cache)
     local, ray = Evaluator(config), RayEvaluator(config, address)
-    times: tuple[list[float], list[float]] = ([], [])
+    times: dict[str, list[float]] = {"local": [], "ray": [], "ray_node": []}
     try:
         for ev in (local, ray):  # a first evaluation each, not counted: spares, baselines, FLOP count
             ev.evaluate(problem, source + "\n# warm\n", "check")
         for i in range(args.repeats):
-            for k, ev in enumerate((local, ray)):
+            for label, ev in (("local", local), ("ray", ray)):
+                time.sleep(args.settle)
                 t0 = time.monotonic()
                 r = ev.evaluate(problem, source + f"\n# repeat {i}\n", "check")
-                times[k].append(time.monotonic() - t0)
+                times[label].append(time.monotonic() - t0)
                 assert r.correct, r.reason
-            print(f"repeat {i}: local {times[0][-1]:.2f} s, ray {times[1][-1]:.2f} s", flush=True)
+                if label == "ray":
+                    times["ray_node"].append(r.wall_seconds)
+            print(f"repeat {i}: local {times['local'][-1]:.2f} s, ray {times['ray'][-1]:.2f} s", flush=True)
     finally:
         local.close()
         ray.close()
     return times
 
 
-def table(args, rows: list[tuple[str, dict]], times: tuple[list[float], list[float]]) -> str:
+def table(args, rows: list[tuple[str, dict]], times: dict[str, list[float]]) -> str:
     lines = [
         "| run | lanes (nodes) | candidates | wall s | candidates/hour | lane busy s |",
         "|---|---|---|---|---|---|",
@@ -156,12 +163,14 @@ def table(args, rows: list[tuple[str, dict]], times: tuple[list[float], list[flo
         lines.append(
             f"| {label} | {r['nodes']} | {r['candidates']} | {r['wall_s']:.0f} | {r['per_hour']:.0f} | {r['lane_busy_s']:.0f} |"
         )
-    lo, ra = statistics.median(times[0]), statistics.median(times[1])
+    med = {k: statistics.median(v) for k, v in times.items()}
+    call = statistics.median(d - n for d, n in zip(times["ray"], times["ray_node"], strict=True))
     lines += [
         "",
-        f"One evaluation (upto=check, build cached), median of {args.repeats}: local lane {lo:.2f} s, "
-        f"Ray lane {ra:.2f} s; Ray adds {ra - lo:+.2f} s per evaluation "
-        f"(local {min(times[0]):.2f}-{max(times[0]):.2f} s, Ray {min(times[1]):.2f}-{max(times[1]):.2f} s).",
+        f"One evaluation (upto=check, build cached, a ready spare worker), median of {args.repeats}: local lane "
+        f"{med['local']:.2f} s, Ray lane {med['ray']:.2f} s ({med['ray'] - med['local']:+.2f} s); of the Ray "
+        f"lane's time, the call itself (driver's wall minus the node's) {call * 1000:.0f} ms. Ranges: local "
+        f"{min(times['local']):.2f}-{max(times['local']):.2f} s, Ray {min(times['ray']):.2f}-{max(times['ray']):.2f} s.",
     ]
     return "\n".join(lines)
 
@@ -173,20 +182,24 @@ def main() -> int:
     p.add_argument("--samples", type=int, default=2)
     p.add_argument("--concurrency", type=int, default=4)
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--settle", type=float, default=10.0, help="seconds before each timed evaluation")
     p.add_argument("--timeout", type=float, default=1800)
+    p.add_argument("--overhead-only", action="store_true", help="skip the throughput runs")
     args = p.parse_args()
     args.cache = args.cache.resolve()
     sys.path.insert(0, str(ROOT))
     prewarm(args)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        rows.append(("no Ray, 1 lane", solve(args, None, Path(tmp) / "local")))
-        print(rows[-1], flush=True)
-        with cluster(1, args.platform) as address:
-            rows.append(("Ray, 1 node", solve(args, address, Path(tmp) / "ray1")))
+        if not args.overhead_only:
+            rows.append(("no Ray, 1 lane", solve(args, None, Path(tmp) / "local")))
             print(rows[-1], flush=True)
+        with cluster(1, args.platform) as address:
+            if not args.overhead_only:
+                rows.append(("Ray, 1 node", solve(args, address, Path(tmp) / "ray1")))
+                print(rows[-1], flush=True)
             times = overhead(args, address)
-        if args.platform == "cpu":
+        if args.platform == "cpu" and not args.overhead_only:
             with cluster(2, args.platform) as address:
                 rows.append(("Ray, 2 nodes", solve(args, address, Path(tmp) / "ray2")))
                 print(rows[-1], flush=True)

@@ -59,7 +59,7 @@ class RayEvaluator:
         self.lanes = LaneBook(lane_log)
         node_config = config.model_copy(update={"gpus": None, "spares": IN_FLIGHT})
         exclude = None if cache_dir_given else {"cache_dir"}
-        connect(address)
+        self._connected = connect(address)
         self.pool = LanePool(self.platform, node_config.model_dump_json(exclude=exclude))
         self.pool.on_new_lane = self.lanes.join
         self.pool.start()
@@ -72,7 +72,12 @@ class RayEvaluator:
         self._arch: list[str | None] = []
 
     def close(self) -> None:
+        """Stop the lanes, and leave the cluster if this evaluator joined it."""
         self.pool.close()
+        if self._connected:
+            import ray
+
+            ray.shutdown()
 
     def start_spares(self) -> None:
         """Each lane starts its spares when it joins."""

@@ -36,19 +36,19 @@ def import_ray():
     return ray
 
 
-def connect(address: str) -> None:
+def connect(address: str) -> bool:
     """Join the cluster at `address` ('auto': RAY_ADDRESS, else the cluster this machine runs); one line
     when it cannot be reached. Ray itself retries an address that does not answer for minutes, so a
-    plain TCP connection to it is tried first."""
+    plain TCP connection to it is tried first. False when this process was connected already."""
     ray = import_ray()
     if ray.is_initialized():
-        return
+        return False
     target = os.environ.get("RAY_ADDRESS", "").strip() if address == "auto" else address
     why = _unreachable(target) if target and target != "auto" else None
     if why is None:
         try:
             ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False, namespace="hipgenerator")
-            return
+            return True
         except Exception as e:  # noqa: BLE001 - whatever Ray raises, the user gets one line
             why = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
     shown = address if target == address else f"{address} ({target})"
@@ -102,6 +102,7 @@ class LanePool:
         self.platform, self.config_json, self.refresh_s = platform, config_json, refresh_s
         self.lanes: dict[str, Lane] = {}
         self.dropped: list[dict] = []  # {"lane", "node", "why"} for every lane lost during the run
+        self.unfit: dict[str, str] = {}  # node -> why it cannot evaluate (asked again only if it rejoins)
         self.on_new_lane = None  # called with each lane that joins
         self._cond = threading.Condition()
         self._refreshing = threading.Lock()
@@ -114,17 +115,21 @@ class LanePool:
         """The cluster's lanes now, and a thread that follows nodes joining and leaving."""
         self.refresh()
         if not self.alive():
-            raise PlatformError(
-                f"The Ray cluster offers no lane for the {self.platform.name} platform "
-                f"({self._no_lane_hint()}): start its nodes with the resources a lane needs."
-            )
+            raise PlatformError(self._no_lane_reason())
         self._thread = threading.Thread(target=self._follow, name="hipgen-ray-pool", daemon=True)
         self._thread.start()
 
-    def _no_lane_hint(self) -> str:
+    def _no_lane_reason(self) -> str:
+        if self.unfit:
+            node, why = next(iter(self.unfit.items()))
+            return (
+                f"No node of the Ray cluster can evaluate for the {self.platform.name} platform; node {node[:8]}: {why}"
+            )
         needs = ", ".join(f"{k}={v:g}" for k, v in self.platform.ray_lane_options().items() if v)
-        errors = [d["why"] for d in self.dropped]
-        return f"each lane holds {needs} of a node" + (f"; a node said: {errors[0]}" if errors else "")
+        return (
+            f"The Ray cluster offers no lane for the {self.platform.name} platform: a lane holds {needs} of a "
+            f"node; start the nodes with those (ray start --num-gpus N, --num-cpus N)."
+        )
 
     def _follow(self) -> None:
         while not self._stop.wait(self.refresh_s):
@@ -134,7 +139,8 @@ class LanePool:
                 log.warning("ray pool refresh failed: %s", e)
 
     def refresh(self) -> None:
-        """Drop the lanes of nodes that left; start lane actors for what nodes offer beyond their lanes."""
+        """Drop the lanes of nodes that left; start lane actors for what nodes offer beyond their live
+        lanes (a new node's, or in place of a lane whose actor died while its node lives on)."""
         import ray
 
         with self._refreshing:
@@ -143,12 +149,15 @@ class LanePool:
             for lane in list(self.alive()):
                 if lane.node not in nodes:
                     self.drop(lane, "its node left the cluster")
+            self.unfit = {node: why for node, why in self.unfit.items() if node in nodes}
             starting = []
             for node_id, node in nodes.items():
+                if node_id in self.unfit:
+                    continue
                 have = {lane.name for lane in self.alive() if lane.node == node_id}
                 for k in range(self.platform.ray_lanes(node.get("Resources", {}))):
                     name = f"{node_id[:8]}/{k}"
-                    if name not in have and not any(d["lane"] == name for d in self.dropped):
+                    if name not in have:
                         starting.append((name, node_id, self._start_actor(node_id)))
             if starting:
                 self._admit(starting)
@@ -178,12 +187,13 @@ class LanePool:
             name, node, actor = refs[ref]
             try:
                 info = ray.get(ref)
-            except lost_lane_errors() as e:
-                self.dropped.append({"lane": name, "node": node, "why": _first_line(e)})
+            except lost_lane_errors() as e:  # its start failed: no harness there, say, or the node died
+                log.warning("ray node %s: a lane actor did not start: %s", node[:8], _first_line(e))
+                self.unfit[node] = _first_line(e)
                 continue
             if info.get("error"):
-                log.warning("ray lane %s on %s cannot evaluate: %s", name, info.get("host"), info["error"])
-                self.dropped.append({"lane": name, "node": node, "why": info["error"]})
+                log.warning("ray node %s (%s) cannot evaluate: %s", node[:8], info.get("host"), info["error"])
+                self.unfit[node] = info["error"]
                 ray.kill(actor, no_restart=True)
                 continue
             lane = Lane(name, node, info["host"], actor, info)
