@@ -132,6 +132,12 @@ def solve(
     ),
     max_turns: int | None = _opt("--max-turns", f"LLM turns per thread (default {_default('max_turns')})"),
     gpus: str | None = _opt("--gpus", "GPUs to evaluate on, one lane each, e.g. 0,1 (default: all visible)"),
+    ray: str | None = _opt(
+        "--ray", "evaluate on the Ray cluster at ADDRESS (auto: $RAY_ADDRESS or this machine's), one lane per GPU"
+    ),
+    cache_dir: Path | None = _opt(
+        "--cache-dir", "builds, candidates and worker folders (default ~/.cache/hipgenerator; on Ray, every node's)"
+    ),
     max_run_tokens: int | None = _opt("--max-run-tokens", "stop asking the LLM once the run has used this many tokens"),
     max_cost: float | None = _opt("--max-cost", "stop asking the LLM once the run has cost this many USD"),
     price_input: float | None = _opt("--price-input", "USD per million input tokens (default: agent/prices.json)"),

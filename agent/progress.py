@@ -164,6 +164,19 @@ def _clock(seconds: float | None) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
+def lanes_text(busy: dict[str, float]) -> str:
+    """Busy seconds per lane; a Ray run's lanes (named node/lane) grouped by their node."""
+    nodes: dict[str, list[str]] = {}
+    for name, s in sorted(busy.items()):
+        node, sep, lane = name.rpartition("/")
+        nodes.setdefault(node if sep else "", []).append(f"{lane if sep else name}: {s:.0f} s")
+    parts = [
+        (f"node {node} ({len(lanes)} lane{'s' if len(lanes) != 1 else ''}) " if node else "") + ", ".join(lanes)
+        for node, lanes in nodes.items()
+    ]
+    return "; ".join(parts) or "-"
+
+
 def render(status: dict, max_rows: int = 30):
     """A headline and a per-problem table."""
     c = status["thread_counts"]
@@ -181,7 +194,7 @@ def render(status: dict, max_rows: int = 30):
     tokens = status["tokens"].get("total_tokens", 0)
     cost = f"  cost ${status['cost_usd']:.2f}" if status.get("cost_usd") is not None else ""
     evals = ", ".join(f"{k} {v}" for k, v in sorted(status["eval_statuses"].items())) or "none yet"
-    lanes = ", ".join(f"{k}: {v:.0f} s" for k, v in sorted(status.get("lane_busy_s", {}).items())) or "-"
+    lanes = lanes_text(status.get("lane_busy_s", {}))
     head = Text.assemble(
         (f"{status['state']}", "bold"),
         f"  problems {finished}/{len(problems)} finished  |  threads: {c['done']} done, {c['running']} running, "

@@ -57,6 +57,13 @@ def make_evaluator(
     """`build_only`: builds alone will do where nothing can run, so rocm with no AMD GPU compiles with the
     HIP compile-only toolchain instead of refusing; `arch_required`: then only for a target named."""
     config = s.eval_config().model_copy(update={"platform": platform})
+    if s.ray:  # the cluster's nodes evaluate: this machine needs neither the device nor the compiler
+        from tools.harness.ray_evaluator import RayEvaluator
+
+        if s.gpus:
+            raise ConfigError("--gpus does not apply with --ray: Ray gives every GPU of the cluster a lane.")
+
+        return RayEvaluator(config, s.ray, lane_log, cache_dir_given="cache_dir" in s.model_fields_set)
     offline = get_platform(platform).build_only_evaluator(config, arch_required) if build_only else None
     return offline or Evaluator(config, lane_log=lane_log)
 
@@ -110,7 +117,9 @@ def platform_line(platform: str, device: dict, lanes: list) -> str:
     if device.get("compile_only"):
         return f"platform {platform}: compile-only for {arch} ({device['compile_only']})"
     what = " ".join(dict.fromkeys(x for x in (name, arch) if x)) or "this machine"
-    return f"platform {platform}: {what}, {len(lanes)} lane{'s' if len(lanes) != 1 else ''}"
+    nodes = device.get("ray_nodes")
+    where = f" on {nodes} Ray node{'s' if nodes != 1 else ''}" if nodes else ""
+    return f"platform {platform}: {what}, {len(lanes)} lane{'s' if len(lanes) != 1 else ''}{where}"
 
 
 def _run(s: Settings, platform, problems, ledger, llm, evaluator, device, lanes, display, say) -> dict:
@@ -124,6 +133,7 @@ def _run(s: Settings, platform, problems, ledger, llm, evaluator, device, lanes,
             "device": device,
             "lanes": [("default" if d is None else d) for d in lanes],
             "spares": evaluator.spares.depth if evaluator.spares is not None else 0,
+            "ray": {"address": s.ray, "lanes": evaluator.lanes_per_node()} if s.ray else None,
             "prices": ledger.prices.model_dump() if ledger.prices else None,
             "problems": [p.name for p in problems],
             "started_at": now_iso(),

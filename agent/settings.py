@@ -75,6 +75,11 @@ class Settings(BaseSettings, Budget, LLMConfig, EvalConfig):
         None, ge=0, description="USD per million output tokens (default: agent/prices.json)"
     )
     progress: bool = Field(True, description="live progress display on a terminal")
+    ray: str | None = Field(
+        None,
+        description="evaluate on the Ray cluster at this address (auto: $RAY_ADDRESS, else the one this "
+        "machine runs), a lane per GPU of every node; needs pip install 'hipgenerator[ray]'",
+    )
     library_roots: str | None = Field(
         None,
         description="more header folders the model may read with read_library, as NAME=PATH pairs separated "
@@ -93,9 +98,9 @@ class Settings(BaseSettings, Budget, LLMConfig, EvalConfig):
     def extra_library_roots(self) -> dict[str, Path]:
         return parse_roots(self.library_roots or "")
 
-    @field_validator("dataset", mode="before")
+    @field_validator("dataset", "ray", mode="before")
     @classmethod
-    def _empty_dataset_is_unset(cls, v):
+    def _empty_is_unset(cls, v):
         return None if isinstance(v, str) and not v.strip() else v
 
     @classmethod

@@ -101,3 +101,12 @@ def test_a_finished_threads_line_gives_its_own_best_and_the_problems(tmp_path):
     first, second = console.file.getvalue().splitlines()
     assert "19_ReLU/1: done (model_done), 1 attempt(s), best 1.100x (problem 1.250x);" in first, first
     assert "23_Softmax/0: done (model_done), 1 attempt(s), best -;" in second, second
+
+
+def test_lanes_are_shown_per_node():
+    from agent.progress import lanes_text
+
+    assert lanes_text({}) == "-"
+    assert lanes_text({"0": 12.5, "1": 3.0}) == "0: 12 s, 1: 3 s"  # one machine: its lanes as before
+    ray = {"ab12cd34/0": 10.0, "ab12cd34/1": 2.0, "ef56ab78/0": 0.0}  # a Ray run: node/lane
+    assert lanes_text(ray) == "node ab12cd34 (2 lanes) 0: 10 s, 1: 2 s; node ef56ab78 (1 lane) 0: 0 s"

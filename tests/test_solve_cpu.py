@@ -4,6 +4,7 @@ module:factory backend path: real builds, real checks, real timing, checkpoints 
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -124,6 +125,7 @@ def test_status_file_lanes_and_progress_lines(run):
     assert len(lines) == 4 and lines[-1].startswith("[4/4]") and "target_reached" in lines[-1]
     lanes = [json.loads(ln) for ln in (out / "lanes.jsonl").read_text().splitlines()]
     assert lanes and all(r["lane"] == "default" and r["end"] >= r["start"] for r in lanes)
+    assert {r["node"] for r in lanes} == {socket.gethostname()}  # without Ray, the node is this machine
     assert {r["problem"] for r in lanes} >= {"1_Small_ReLU", "4_Row_Sum"}
     summary = json.loads((out / "summary.json").read_text())
     assert summary["lanes"]["default"]["runs"] == len(lanes)

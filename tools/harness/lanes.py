@@ -1,10 +1,12 @@
 """Device lanes: one per GPU the run evaluates on, held by one worker at a time, so timings never
-overlap on a device. Every busy interval is logged with what the evaluation waited for first."""
+overlap on a device. Every busy interval is logged with what the evaluation waited for first, and the
+node it ran on (this machine's name; a Ray lane's node id, tools.harness.ray_lanes)."""
 
 from __future__ import annotations
 
 import json
 import queue
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,10 +15,19 @@ from pathlib import Path
 
 
 class Lanes:
-    def __init__(self, devices: Callable[[], list[int | None]], log: Path | None = None):
-        """devices: the lanes' device indices (None: the default device), asked for at first use."""
+    def __init__(
+        self,
+        devices: Callable[[], list[int | None]],
+        log: Path | None = None,
+        node: str | None = None,
+        sink: Callable[[dict], None] | None = None,
+    ):
+        """devices: the lanes' device indices (None: the default device), asked for at first use. Each
+        interval is appended to `log` and handed to `sink` (a Ray lane sends them to the driver)."""
         self._devices = devices
         self.log = log
+        self.node = node or socket.gethostname()
+        self.sink = sink
         self.busy_s: dict[str, float] = {}
         self._queue: queue.Queue | None = None
         self._lock = threading.Lock()
@@ -44,6 +55,7 @@ class Lanes:
             name = "default" if lane is None else str(lane)
             rec = {
                 "lane": name,
+                "node": self.node,
                 "start": round(start, 3),
                 "end": round(end, 3),
                 "problem": problem,
@@ -63,3 +75,5 @@ class Lanes:
             if self.log is not None:
                 with open(self.log, "a") as f:
                     f.write(json.dumps(rec) + "\n")
+        if self.sink is not None:
+            self.sink(rec)

@@ -47,6 +47,8 @@ class Platform(Protocol):
     def visible_devices_env(self, index: int | None) -> dict[str, str]: ...
     def source_rules(self, source: str) -> list[Violation]: ...
     def sandbox_devices(self) -> list[str]: ...
+    def ray_lanes(self, resources: dict[str, float]) -> int: ...
+    def ray_lane_options(self) -> dict[str, float]: ...
     def counters(self, run: PrefixedRun, workdir: Path, kernel_names: list[str]) -> tuple[str, dict]: ...
     def vendor_profile(
         self, run: PrefixedRun, workdir: Path, kernel_names: list[str], profile: ProfileInfo
@@ -139,6 +141,15 @@ class BasePlatform:
     def sandbox_devices(self) -> list[str]:
         """The device nodes a sandboxed worker needs, beyond /dev's plain ones (null, zero, urandom...)."""
         return []
+
+    def ray_lanes(self, resources: dict[str, float]) -> int:
+        """The lanes a Ray node with these resources offers (tools.harness.ray_pool). The host is what is
+        timed here, so a node with a CPU to spare is one lane, as this machine is one lane without Ray."""
+        return 1 if resources.get("CPU", 0) >= 1 else 0
+
+    def ray_lane_options(self) -> dict[str, float]:
+        """What each Ray lane actor holds of its node."""
+        return {"num_cpus": 1}
 
     def counters(self, run: PrefixedRun, workdir: Path, kernel_names: list[str]) -> tuple[str, dict]:
         """The vendor profiler's counters for the candidate's own kernels: (text for the model, data)."""

@@ -100,6 +100,15 @@ class CudaPlatform(BasePlatform):
 
         return sorted(glob.glob("/dev/nvidia*"))
 
+    def ray_lanes(self, resources: dict[str, float]) -> int:
+        """One lane per GPU Ray counts on the node (AMD GPUs included: Ray names both GPU)."""
+        return int(resources.get("GPU", 0))
+
+    def ray_lane_options(self) -> dict[str, float]:
+        """One GPU, which Ray makes the actor's only visible device; builds and workers use the node's
+        CPUs outside Ray's count."""
+        return {"num_cpus": 0, "num_gpus": 1}
+
     def counters(self, run, workdir, kernel_names) -> tuple[str, dict]:
         from tools.harness.profilers.ncu import cuda_counters
 
