@@ -47,6 +47,7 @@ class Platform(Protocol):
     def visible_devices_env(self, index: int | None) -> dict[str, str]: ...
     def source_rules(self, source: str) -> list[Violation]: ...
     def sandbox_devices(self) -> list[str]: ...
+    def build_headers(self, root: Path, build_calls: list[dict] | None) -> Path | None: ...
     def counters(self, run: PrefixedRun, workdir: Path, kernel_names: list[str]) -> tuple[str, dict]: ...
     def vendor_profile(
         self, run: PrefixedRun, workdir: Path, kernel_names: list[str], profile: ProfileInfo
@@ -139,6 +140,11 @@ class BasePlatform:
     def sandbox_devices(self) -> list[str]:
         """The device nodes a sandboxed worker needs, beyond /dev's plain ones (null, zero, urandom...)."""
         return []
+
+    def build_headers(self, root: Path, build_calls: list[dict] | None) -> Path | None:
+        """An include folder of precompiled headers (under `root`, made now if missing) for a build from
+        these load_inline arguments, which its compiler searches first; None: the build goes without."""
+        return None
 
     def counters(self, run: PrefixedRun, workdir: Path, kernel_names: list[str]) -> tuple[str, dict]:
         """The vendor profiler's counters for the candidate's own kernels: (text for the model, data)."""
