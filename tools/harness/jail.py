@@ -1,9 +1,9 @@
 """The isolation layer around every process that runs candidate code (builds, checks, timing, profiling,
 spares): bubblewrap. Inside, the worker sees the system's programs and libraries, Python and its
 packages, the harness's own code, the cache's precompiled headers and the GPU's device nodes, all
-read-only; its own folder (its slot)
-read-write, its build folder at one fixed path, a private /tmp, its own pid namespace, no network, and
-nothing of the user's home, the project, the results or the other cache entries."""
+read-only; its own folder (its slot) read-write, its build folder at one fixed path, a private /tmp, its
+own pid namespace, no network, and nothing of the user's home, the project, the results or the other
+cache entries."""
 
 from __future__ import annotations
 
