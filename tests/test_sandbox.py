@@ -44,6 +44,7 @@ class Targets:
             ROOT / "tools" / "harness" / f".probe-{token}",
             self.results / "probe.txt",
             self.entry / f"probe-{token}.txt",
+            cache_dir / "headers" / f"probe-{token}.txt",  # the precompiled headers every build reads
         ]
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
@@ -183,3 +184,22 @@ def test_a_jailed_spare_outlives_the_thread_that_asked_for_it(tmp_path):
         assert spare.proc.wait(timeout=60) == 0
     finally:
         pool.close()
+
+
+def test_a_precompiled_header_is_made_only_for_flags_known_safe():
+    """The harness compiles torch's header outside the sandbox with the candidate's extra_cflags, so only
+    flags that change code generation, shared by every call, get one."""
+    from tools.platforms.cpu_pch import extra_cflags
+
+    def call(*args, **kwargs):
+        return {"args": ["ext", "int f();", *args], "kwargs": kwargs}
+
+    assert extra_cflags([call(extra_cflags=["-O3"])]) == ["-O3"]
+    assert extra_cflags([call(), call(extra_cflags=[])]) == []
+    assert extra_cflags([call(extra_cflags=[" -O2 ", "-march=native"])]) == ["-O2", "-march=native"]
+    for bad in (["-O3", "-fplugin=/tmp/x.so"], ["-wrapper", "sh"], ["-include", "/etc/passwd"], ["-DX=1"]):
+        assert extra_cflags([call(extra_cflags=bad)]) is None, bad
+    assert extra_cflags([call(extra_cflags=["-O3"]), call(extra_cflags=["-O2"])]) is None
+    assert extra_cflags([call("__global__ void k() {}")]) is None  # cuda_sources, by position
+    assert extra_cflags([call(extra_include_paths=["/tmp"])]) is None
+    assert extra_cflags(None) is None

@@ -37,7 +37,7 @@ class Evaluator:
         self.platform = get_platform(config.platform)
         self.platform.check_available()
         self.workspace = Workspace(config.cache_dir)
-        self.jail = Jail(self.platform.sandbox_devices()) if config.sandbox else None
+        self.jail = Jail(self.platform.sandbox_devices(), readonly=[self.workspace.headers]) if config.sandbox else None
         self.lanes = Lanes(self.lane_devices, lane_log)
         self.launcher = Launcher(
             config,
@@ -215,11 +215,12 @@ class Evaluator:
                 return True
             build_dir.mkdir(parents=True, exist_ok=True)
             with self._builds:
+                headers = self.platform.build_headers(self.workspace.headers, req.build_calls)
                 out = self.launcher.run(
                     req.model_copy(update={"phases": [Phase.build]}),
                     None,
                     self.workspace.run_dir(f"{h}-build"),
-                    BuildFolder(build_dir, keep=True),
+                    BuildFolder(build_dir, keep=True, headers=headers),
                 )
             verdict.fold(result, out)
             if result.status != Status.ok or not (build_dir / BUILT).exists():

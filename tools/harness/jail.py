@@ -1,8 +1,9 @@
 """The isolation layer around every process that runs candidate code (builds, checks, timing, profiling,
 spares): bubblewrap. Inside, the worker sees the system's programs and libraries, Python and its
-packages, the harness's own code and the GPU's device nodes, all read-only; its own folder (its slot)
-read-write, its build folder at one fixed path, a private /tmp, its own pid namespace, no network, and
-nothing of the user's home, the project, the results or the other cache entries."""
+packages, the harness's own code, the cache's precompiled headers and the GPU's device nodes, all
+read-only; its own folder (its slot) read-write, its build folder at one fixed path, a private /tmp, its
+own pid namespace, no network, and nothing of the user's home, the project, the results or the other
+cache entries."""
 
 from __future__ import annotations
 
@@ -94,11 +95,13 @@ def _outermost(paths: list[Path]) -> list[Path]:
 
 
 class Jail:
-    def __init__(self, devices: list[str], bwrap: str | None = None):
-        """devices: the device nodes the platform's workers need (tools.platforms: sandbox_devices)."""
+    def __init__(self, devices: list[str], bwrap: str | None = None, readonly: list[Path] = ()):
+        """devices: the device nodes the platform's workers need (tools.platforms: sandbox_devices);
+        readonly: more folders the workers see read-only, at their own paths (the cache's headers/)."""
         self.bwrap = bwrap or find_bwrap()
         self.devices = devices
-        self.readonly = _outermost([Path(p) for p in _SYSTEM if Path(p).is_dir()] + _python_paths())
+        extra = [Path(p) for p in readonly if Path(p).is_dir()]
+        self.readonly = _outermost([Path(p) for p in _SYSTEM if Path(p).is_dir()] + _python_paths() + extra)
 
     def wrap(self, argv: list[str], slot: Path, build: Path | None) -> list[str]:
         """argv inside the sandbox: `slot` read-write at its own path, `build` read-write at INSIDE_BUILD."""

@@ -82,10 +82,12 @@ class WorkerOutcome(BaseModel):
 @dataclass
 class BuildFolder:
     """The cache entry a worker imports its build from, or makes it in; `keep`: a run that ends well
-    (a build) leaves its build as the entry."""
+    (a build) leaves its build as the entry; `headers`: an include folder of precompiled headers the
+    build's compiler searches first (CPATH), made by the harness (tools.platforms.cpu_pch)."""
 
     path: Path
     keep: bool = False
+    headers: Path | None = None
 
 
 class WorkerRunner:
@@ -142,6 +144,8 @@ class WorkerRunner:
 
     def _prepare(self, req: WorkerRequest, env: dict[str, str], where: Path, build: BuildFolder | None):
         wenv = request_env(env)
+        if build is not None and build.headers is not None:
+            wenv["CPATH"] = os.pathsep.join([str(build.headers), *filter(None, [wenv.get("CPATH")])])
         if self.jail is not None:
             req = slot.take_inputs(req, where)
             if build is not None:

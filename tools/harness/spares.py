@@ -45,6 +45,7 @@ PER_REQUEST_ENV = (
     "PYTORCH_ROCM_ARCH",
     "HIPKITTENS_ROOT",
     "CPLUS_INCLUDE_PATH",
+    "CPATH",
     "HIPCC_COMPILE_FLAGS_APPEND",
 )
 READY = b'{"event": "ready"}\n'

@@ -3,6 +3,8 @@
 home/                 the workers', compilers' and profilers' HOME and TMPDIR
 candidates/<h>.py     each distinct candidate source, written once
 extensions/b<h>/      a build folder per distinct native build (what the compiler sees)
+headers/<k>/          precompiled headers the builds use (tools.platforms.cpu_pch): written by the harness
+                      only, read-only inside the sandbox
 runs/<name>.<pid>/    one folder per worker run: its log and whatever a profiler writes
 runs/spares/          where waiting spare workers start"""
 
@@ -39,10 +41,15 @@ class Workspace:
     def __init__(self, root: Path):
         self.root = Path(root).expanduser().resolve()
         self.home.mkdir(parents=True, exist_ok=True)
+        self.headers.mkdir(exist_ok=True)  # bound read-only into the sandbox, so it must exist first
 
     @property
     def home(self) -> Path:
         return self.root / "home"
+
+    @property
+    def headers(self) -> Path:
+        return self.root / "headers"
 
     @property
     def spares(self) -> Path:

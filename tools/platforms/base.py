@@ -49,6 +49,7 @@ class Platform(Protocol):
     def sandbox_devices(self) -> list[str]: ...
     def ray_lanes(self, resources: dict[str, float]) -> int: ...
     def ray_lane_options(self) -> dict[str, float]: ...
+    def build_headers(self, root: Path, build_calls: list[dict] | None) -> Path | None: ...
     def counters(self, run: PrefixedRun, workdir: Path, kernel_names: list[str]) -> tuple[str, dict]: ...
     def vendor_profile(
         self, run: PrefixedRun, workdir: Path, kernel_names: list[str], profile: ProfileInfo
@@ -150,6 +151,11 @@ class BasePlatform:
     def ray_lane_options(self) -> dict[str, float]:
         """What each Ray lane actor holds of its node."""
         return {"num_cpus": 1}
+
+    def build_headers(self, root: Path, build_calls: list[dict] | None) -> Path | None:
+        """An include folder of precompiled headers (under `root`, made now if missing) for a build from
+        these load_inline arguments, which its compiler searches first; None: the build goes without."""
+        return None
 
     def counters(self, run: PrefixedRun, workdir: Path, kernel_names: list[str]) -> tuple[str, dict]:
         """The vendor profiler's counters for the candidate's own kernels: (text for the model, data)."""
