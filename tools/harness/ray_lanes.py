@@ -43,6 +43,7 @@ class LaneHost:
         self.host = socket.gethostname()
         self._records: list[dict] = []
         self._lock = threading.Lock()
+        self._making = threading.Lock()
         self._evaluator = None
         self._error: str | None = None
 
@@ -62,22 +63,24 @@ class LaneHost:
             return {"node": self.node, "host": self.host, "error": str(e)}
 
     def _ready(self):
-        if self._error is not None:
-            raise UserError(self._error)
-        if self._evaluator is None:
-            from tools.harness.evaluator import Evaluator
+        """The node-local evaluator, made by the first call (calls run on several threads at once)."""
+        with self._making:
+            if self._error is not None:
+                raise UserError(self._error)
+            if self._evaluator is None:
+                from tools.harness.evaluator import Evaluator
 
-            try:
-                ev = Evaluator(self.config)
-                ev.lanes.node = self.node
-                ev.lanes.sink = self._keep
-                ev.device_info()
-                ev.start_spares()
-            except UserError as e:
-                self._error = str(e)
-                raise
-            self._evaluator = ev
-        return self._evaluator
+                try:
+                    ev = Evaluator(self.config)
+                    ev.lanes.node = self.node
+                    ev.lanes.sink = self._keep
+                    ev.device_info()
+                    ev.start_spares()
+                except UserError as e:
+                    self._error = str(e)
+                    raise
+                self._evaluator = ev
+            return self._evaluator
 
     def _keep(self, record: dict) -> None:
         with self._lock:
