@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import time
 import types
-from contextlib import contextmanager
 
 from tools.harness.protocol import WorkerRequest
 from tools.harness.results import Status
@@ -55,14 +53,11 @@ class Session:
         self.steps: dict[str, float] = {}
         self.notify = None  # the worker's channel: what a phase is about to try, in case it never returns
 
-    @contextmanager
     def step(self, name: str):
         """Seconds spent per step of a phase, summed: where an evaluation's time goes."""
-        t0 = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.steps[name] = self.steps.get(name, 0.0) + time.perf_counter() - t0
+        from tools.harness.timing import timed_step
+
+        return timed_step(self.steps, name)
 
     def note(self, **data) -> None:
         if self.notify is not None:

@@ -30,6 +30,16 @@ def summarise(samples: list[float]) -> Timing:
     )
 
 
+@contextmanager
+def timed_step(steps: dict[str, float], name: str) -> Iterator[None]:
+    """Add the seconds the block takes to steps[name]: where a phase's or a pass's time goes."""
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        steps[name] = steps.get(name, 0.0) + time.perf_counter() - t0
+
+
 @dataclass
 class TimingRun:
     ref_ms: list[float] = field(default_factory=list)
@@ -40,13 +50,8 @@ class TimingRun:
     stopped_by: str = "trials"  # or "settled", "deadline", "above target"
     steps: dict[str, float] = field(default_factory=dict)  # host seconds per step: where the pass's time went
 
-    @contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        t0 = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.steps[name] = self.steps.get(name, 0.0) + time.perf_counter() - t0
+    def step(self, name: str):
+        return timed_step(self.steps, name)
 
     def excess_gap_ms(self) -> float:
         """How much longer than the reference's the candidate's calls kept the device busy after its
