@@ -161,6 +161,10 @@ def test_a_gpu_evaluator_takes_a_lane_only_once_its_worker_is_ready(cache_dir, t
         # and the lane log says which of the two waits it was
         assert first["start"] - t_call > 0.5, (first, t_call)
         assert first["worker_wait"] > 0.5 and first["lane_wait"] < 0.5, first
+        # and where its time went: start-up, each phase's wall seconds, ending, within the interval
+        assert set(first["phase_s"]) == {"baseline"}, first
+        held = first["end"] - first["start"]
+        assert 0 < first["startup_s"] + first["phase_s"]["baseline"] + first["ending_s"] <= held + 0.01, first
     finally:
         ev.close()
 

@@ -90,7 +90,8 @@ def _row(key: str, check, prof, intervals: list[dict]) -> dict:
         "holds": len(intervals),
         # per hold: the worker's start-up before its first phase, and its ending after its verdict
         "hold_marks": [
-            {k: r.get(k) for k in ("phases", "startup_s", "ending_s")} | {"s": round(r["end"] - r["start"], 3)}
+            {k: r.get(k) for k in ("phases", "startup_s", "ending_s", "phase_s")}
+            | {"s": round(r["end"] - r["start"], 3)}
             for r in intervals
         ],
         # the timed pass's own steps, and every timed call, for the first timing and the re-timing

@@ -67,6 +67,8 @@ class Lanes:
             if marks and "first_phase" in marks and "finished" in marks:
                 rec["startup_s"] = round(max(0.0, marks["first_phase"] - start), 3)
                 rec["ending_s"] = round(max(0.0, end - marks["finished"]), 3)
+            if marks and marks.get("phase_s"):
+                rec["phase_s"] = marks["phase_s"]
             self._record(name, end - start, rec)
 
     def _record(self, name: str, seconds: float, rec: dict) -> None:

@@ -101,11 +101,17 @@ class Launcher:
 
 
 def _marks(out: WorkerOutcome) -> dict:
-    """When the worker began its first phase and when it reported its end (its own clock: the host's)."""
-    marks = {}
+    """When the worker began its first phase and when it reported its end (its own clock: the host's),
+    and each phase's wall seconds."""
+    marks: dict = {"phase_s": {}}
+    began = None
     for rec in out.records:
-        if rec.get("event") == "start" and "first_phase" not in marks and "t" in rec:
-            marks["first_phase"] = float(rec["t"])
-        elif rec.get("event") in ("done", "fail") and "t" in rec:
-            marks["finished"] = float(rec["t"])
+        event, t = rec.get("event"), rec.get("t")
+        if event == "start" and t is not None:
+            marks.setdefault("first_phase", float(t))
+            began = float(t)
+        elif event in ("end", "fail") and t is not None and began is not None:
+            marks["phase_s"][rec.get("phase", "")] = round(float(t) - began, 4)
+        if event in ("done", "fail") and t is not None:
+            marks["finished"] = float(t)
     return marks

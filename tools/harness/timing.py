@@ -84,41 +84,90 @@ def interleaved(
 
     Two passes. The guard times single calls against a device-wide sync, which exposes work left on
     other streams; the timed pass queues batches of calls with fresh inputs each and reads device
-    time per call, as do_bench does, so host launch gaps and idle clocks stay out of the figure."""
+    time per call, as do_bench does, so host launch gaps and idle clocks stay out of the figure. With
+    decide_above, the first pairs are timed before the guard: a candidate surely above it stops there,
+    and the fresh worker that times it again runs the guard."""
     flush = platform.make_flush()
     run = TimingRun()
+    timed = _TimedPass(platform, ref, cand, make_inputs, verify, flush, run)
     with run.step("warmup"):
-        ref_in, cand_in = make_inputs(0)
-        for _ in range(warmup):
-            for fn, x in ((ref, ref_in), (cand, cand_in)):
-                platform.time_call(lambda fn=fn, x=x: fn(x), flush)
-        del ref_in, cand_in
+        est, trial_bytes = _warm_up(platform, ref, cand, make_inputs, flush, warmup)
+    if decide_above is not None:
+        if not timed.extend(DECIDE_TRIALS, _batch_size(platform, trial_bytes)):
+            return run
+        if _stop_rule(run, timed.done, min_trials, decide_above) == "above target":
+            run.stopped_by = "above target"
+            return run
     with run.step("guard"):
         guard = _guard_pass(platform, ref, cand, make_inputs, verify, flush, run)
     if guard is None:
         return run
     est, trial_bytes = guard
     trials = int(min(max_trials, max(min_trials, budget_s * 1e3 / max(est, 1e-3))))
-    batch = max(1, min(MAX_BATCH, int(0.3 * platform.free_memory_bytes()) // max(trial_bytes, 1)))
+    batch = _batch_size(platform, trial_bytes)
     monotonic = platform.timers.monotonic
     deadline = monotonic() + 2 * budget_s + 10 * est / 1e3
-    done = 0
-    first_look = DECIDE_TRIALS if decide_above is not None else min_trials
-    while done < trials:
-        k = min(batch, trials - done)
-        if done < first_look:  # the first batch ends where the stop rule can first say stop
-            k = min(k, first_look - done)
-        if not _timed_batch(platform, ref, cand, make_inputs, verify, flush, run, range(done, done + k)):
+    while timed.done < trials:
+        k = min(batch, trials - timed.done)
+        if timed.done < min_trials:  # the first batch ends where the stop rule can first say stop
+            k = min(k, min_trials - timed.done)
+        if not timed.extend(k, k):
             return run
-        done += k
-        stop = _stop_rule(run, done, min_trials, decide_above)
+        stop = _stop_rule(run, timed.done, min_trials, decide_above)
         if stop:
             run.stopped_by = stop
             break
-        if done >= min_trials and monotonic() > deadline:
+        if timed.done >= min_trials and monotonic() > deadline:
             run.stopped_by = "deadline"
             break
     return run
+
+
+def _batch_size(platform, trial_bytes: int) -> int:
+    """Pairs queued before one sync: their inputs and outputs all live at once."""
+    return max(1, min(MAX_BATCH, int(0.3 * platform.free_memory_bytes()) // max(trial_bytes, 1)))
+
+
+def _warm_up(platform, ref, cand, make_inputs, flush, warmup: int) -> tuple[float, int]:
+    """`warmup` calls per side on trial 0's inputs: (slowest device ms, bytes of inputs and outputs)."""
+    from tools.harness.speed_of_light import tensor_bytes
+
+    ref_in, cand_in = make_inputs(0)
+    est, outs = 0.0, []
+    for _ in range(warmup):
+        outs = []
+        for fn, x in ((ref, ref_in), (cand, cand_in)):
+            dev_ms, _, out = platform.time_call(lambda fn=fn, x=x: fn(x), flush)
+            est = max(est, dev_ms)
+            outs.append(out)
+    return est, tensor_bytes([ref_in, cand_in, *outs])
+
+
+@dataclass
+class _TimedPass:
+    """The timed pass's trials so far; each extension queues batches of fresh pairs."""
+
+    platform: object
+    ref: Callable
+    cand: Callable
+    make_inputs: Callable
+    verify: Callable
+    flush: Callable
+    run: TimingRun
+    done: int = 0
+
+    def extend(self, pairs: int, batch: int) -> bool:
+        """`pairs` more trials, `batch` at a time; False with run.mismatch set on a mismatch."""
+        end = self.done + pairs
+        while self.done < end:
+            k = min(batch, end - self.done)
+            trials = range(self.done, self.done + k)
+            if not _timed_batch(
+                self.platform, self.ref, self.cand, self.make_inputs, self.verify, self.flush, self.run, trials
+            ):
+                return False
+            self.done += k
+        return True
 
 
 def _timed_batch(platform, ref, cand, make_inputs, verify, flush, run: TimingRun, trials: range) -> bool:
@@ -196,14 +245,14 @@ def _guard_pass(
     est, trial_bytes = 0.0, 0
     held = None
     for g in range(GUARD_TRIALS):
-        # The guard keeps the same input buffers and refills them with new values, so a result cache
-        # keyed by address hits on every trial after the first, and its stale output fails.
-        fresh = make_inputs(g + 1)
+        # The guard keeps the candidate's input buffers and refills them with new values, so a result
+        # cache keyed by address hits on every trial after the first, and its stale output fails.
+        ref_in, fresh = make_inputs(g + 1)
         if held is None:
             held = fresh
         else:
             _refill(held, fresh)
-        ref_in, cand_in = held
+        cand_in = held
         outs = {}
         for name, fn, x in _sides(ref, cand, ref_in, cand_in, g):
             dev_ms, host_ms, outs[name] = platform.time_call(lambda fn=fn, x=x: fn(x), flush)
@@ -223,10 +272,9 @@ def _sides(ref, cand, ref_in, cand_in, i: int) -> list[tuple[str, Callable, list
     return sides if i % 2 == 0 else sides[::-1]
 
 
-def _refill(held: tuple[list, list], fresh: tuple[list, list]) -> None:
+def _refill(held: list, fresh: list) -> None:
     import torch
 
-    for old_set, new_set in zip(held, fresh, strict=False):
-        for old, new in zip(old_set, new_set, strict=False):
-            if isinstance(old, torch.Tensor) and old is not new:
-                old.copy_(new)
+    for old, new in zip(held, fresh, strict=False):
+        if isinstance(old, torch.Tensor) and old is not new:
+            old.copy_(new)

@@ -13,7 +13,7 @@ import sys
 import time
 import traceback
 
-from tools.harness.protocol import WorkerRequest
+from tools.harness.protocol import Phase, WorkerRequest
 from tools.harness.results import Status
 from tools.harness.spares import READY
 
@@ -63,7 +63,7 @@ def preload() -> None:
         import torch.profiler  # noqa: F401
         import torch.utils.flop_counter  # noqa: F401
 
-        # Not torch.utils.cpp_extension: importing it asks torch.cuda.is_available() (45 ms to leave).
+        _import_cpp_extension()
         import tools.harness.correctness  # noqa: F401
         import tools.harness.device_peaks  # noqa: F401
         import tools.harness.phases  # noqa: F401
@@ -75,6 +75,20 @@ def preload() -> None:
             os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)
         else:
             os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = before
+
+
+def _import_cpp_extension() -> None:
+    """torch.utils.cpp_extension (and setuptools under it: 0.1-0.2 s of every build phase). At import it
+    asks torch.cuda.is_available() only to choose whether to log a warning; answered for real, that could
+    start the driver here (NVML unavailable) before the request names the lane's device."""
+    import torch
+
+    real = torch.cuda.is_available
+    torch.cuda.is_available = lambda: True
+    try:
+        import torch.utils.cpp_extension  # noqa: F401
+    finally:
+        torch.cuda.is_available = real
 
 
 def adopt(req: WorkerRequest) -> None:
@@ -106,7 +120,7 @@ def run(req: WorkerRequest, ch: Channel) -> None:
             ch.send(event="start", phase=phase, t=time.time())
             data = RUNNERS[p](session)
             session.check_timers(phase, data)
-            ch.send(event="end", phase=phase, data=data)
+            ch.send(event="end", phase=phase, data=data, t=time.time())
         ch.send(event="done", t=time.time())
     except PhaseFailure as f:
         ch.send(event="fail", phase=phase, status=f.status.value, reason=f.reason, data=f.data, t=time.time())
@@ -136,6 +150,10 @@ def main() -> None:
     sys.stdin.close()
     adopt(req)
     _limit_resources()
+    if any(p is not Phase.build for p in req.phases):
+        from tools.platforms import get_platform
+
+        get_platform(req.platform).start_context()
     run(req, Channel(req.channel_fd))
     sys.stdout.flush()
     sys.stderr.flush()

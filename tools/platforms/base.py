@@ -56,6 +56,10 @@ class Platform(Protocol):
     ) -> None: ...
 
     # ---- worker side ----
+    def start_context(self) -> None:
+        """Called once in a worker whose request uses the device, before the candidate is imported: a
+        device whose context takes long to create may start creating it now, beside that import."""
+
     def prepare(self) -> None: ...
     def seal_timers(self) -> None: ...
     def device(self): ...
@@ -166,6 +170,10 @@ class BasePlatform:
         platform has one that is cheap enough to run on every profile."""
 
     # ---- worker side ----
+    def start_context(self) -> None:
+        """Called once in a worker whose request uses the device, before the candidate is imported: a
+        device whose context takes long to create may start creating it now, beside that import."""
+
     def prepare(self) -> None:
         """Called once in the worker before anything runs."""
         self.check_one_device()

@@ -47,10 +47,16 @@ def robust(s: Session) -> dict:
                 trial.update(passed=False, problem=e.reason)
                 trials.append(trial)
                 continue
-            with s.step("rounding"):
-                rounding = robustness.rounding_error(ref, inputs, out_r) if variant.oracle else 0.0
             with s.step("judge"):
-                passed, problem = robustness.judge(out_c, out_r, dtype, base_scale, s.req.tolerance, rounding)
+                passed, problem = robustness.judge(out_c, out_r, dtype, base_scale, s.req.tolerance)
+            if passed is False and variant.oracle:
+                # the reference's own rounding error only widens the bound: its float64 rerun (70 ms on
+                # a 6 GB input) is needed only where the plain bound fails
+                with s.step("rounding"):
+                    rounding = robustness.rounding_error(ref, inputs, out_r)
+                if rounding > 0:
+                    with s.step("judge"):
+                        passed, problem = robustness.judge(out_c, out_r, dtype, base_scale, s.req.tolerance, rounding)
             trial.update(passed=passed is not False, counted=passed is not None, problem=problem)
             trials.append(trial)
             del out_r, out_c, inputs
