@@ -149,3 +149,8 @@ def test_the_quick_verdict_for_timed_outputs_never_passes_what_compare_rejects(n
         assert full, f"{name}: matches() passed what compare() rejects"
     if expected is not None:
         assert quick is expected and full is expected, name
+    if quick:
+        # a passing check reports the quick verdict's figures: the same as compare()'s
+        fast, slow = correctness.quick_check(cand, ref), correctness.compare(cand, ref)
+        assert fast.max_abs_err == pytest.approx(slow.max_abs_err, rel=1e-5, abs=1e-12), name
+        assert fast.rel_l2_err == pytest.approx(slow.rel_l2_err, rel=1e-4, abs=1e-12), name

@@ -169,6 +169,34 @@ def test_a_gpu_evaluator_takes_a_lane_only_once_its_worker_is_ready(cache_dir, t
         ev.close()
 
 
+def test_a_profiler_wrapped_worker_imports_before_it_takes_a_lane(cache_dir, tmp_path):
+    """A counters pass wraps a fresh worker in the profiler (ncu): where spares start early, that worker
+    too imports before the lane is taken, and still runs inside its wrapper."""
+    from tools.harness.config import EvalConfig
+    from tools.harness.evaluator import Evaluator
+
+    lanes = tmp_path / "lanes.jsonl"
+    ev = Evaluator(
+        EvalConfig(platform="cpu", cache_dir=cache_dir, time_budget_s=0.1, max_timing_trials=10), lane_log=lanes
+    )
+    ev.spares.early = True
+    workdir = tmp_path / "wrapped"
+    req = WorkerRequest(
+        problem_path=str(DATA / "KernelBench/level1/1_Small_ReLU.py"), platform="cpu", phases=["baseline"]
+    )
+    wrapper = ["sh", "-c", 'echo "$$" > wrapped.txt && exec "$@"', "wrapper"]
+    try:
+        t_call = time.time()
+        out = ev.launcher.run_prefixed_on_lane(req, None, "wrapped", "1_Small_ReLU", wrapper, workdir)
+    finally:
+        ev.close()
+    assert any(r.get("event") == "end" and r.get("phase") == "baseline" for r in out.records), out.log_tail
+    assert (workdir / "wrapped.txt").read_text().strip().isdigit()
+    rec = json.loads(lanes.read_text().splitlines()[0])
+    assert rec["start"] - t_call > 0.5 and rec["worker_wait"] > 0.5, rec
+    assert rec["startup_s"] < 0.5, rec
+
+
 def test_spares_started_with_the_evaluator_are_the_ones_its_first_evaluation_takes(cache_dir):
     """A run starts its spares before the device probe, so their imports are done by the first
     evaluation; that only helps if the evaluation's environment matches theirs."""

@@ -81,23 +81,30 @@ class Launcher:
         if self.spares is not None and self.spares.early:
             self.spares.depth = self.spare_depth()
             started = self.spares.take_ready(self.env(None), self.config.timeouts["setup"])
+        return self._on_lane(req, build, workdir, what, problem, started)
+
+    def run_prefixed_on_lane(
+        self, req: WorkerRequest, build: BuildFolder, what: str, problem: str, prefix: list[str], workdir: Path
+    ) -> WorkerOutcome:
+        """A fresh worker wrapped in a profiler command, on a lane (no spare: the profiler starts it).
+        Where spares start early, it too is started and waited for before the lane is taken: under ncu,
+        its imports kept the GPU idle 4-5 s of each counters pass."""
+        started = None
+        if self.spares is not None and self.spares.early:
+            started = self.runner.start_ready(self.env(None), workdir, prefix, self.config.timeouts["setup"])
+        return self._on_lane(req, build, workdir, what, problem, started, prefix)
+
+    def _on_lane(self, req, build, workdir: Path, what: str, problem: str, started, prefix=None) -> WorkerOutcome:
         marks: dict = {}
         try:
             with self.lanes.hold(what, problem, req.phases, started.ready_wait if started else 0.0, marks) as lane:
-                out = self.runner.run(req, self.env(lane), workdir, started=started, build=build)
+                out = self.runner.run(req, self.env(lane), workdir, prefix, started=started, build=build)
                 marks.update(_marks(out))
                 return out
         except BaseException:
             if started is not None:
                 discard(started)
             raise
-
-    def run_prefixed_on_lane(
-        self, req: WorkerRequest, build: BuildFolder, what: str, problem: str, prefix: list[str], workdir: Path
-    ) -> WorkerOutcome:
-        """A fresh worker wrapped in a profiler command, on a lane (no spare: the profiler starts it)."""
-        with self.lanes.hold(what, problem, req.phases) as lane:
-            return self.runner.run(req, self.env(lane), workdir, prefix, build=build)
 
 
 def _marks(out: WorkerOutcome) -> dict:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from tools.harness import slot
 from tools.harness.jail import INSIDE_BUILD, Jail
 from tools.harness.protocol import WorkerRequest
-from tools.harness.spares import SparePool, Started, discard, request_env, start_worker
+from tools.harness.spares import SparePool, Started, discard, request_env, spare_env, start_worker
 
 # Only what a compiler and the GPU runtime need. Keys, tokens and credentials never reach a candidate.
 _PASS_ENV = {
@@ -141,6 +141,18 @@ class WorkerRunner:
         if pooled and not self.spares.early:
             self.spares.replenish(env)
         return out
+
+    def start_ready(self, env: dict[str, str], workdir: Path, prefix: list[str], timeout: float) -> Started | None:
+        """A worker of its own, wrapped in `prefix`, that imports now and waits for its request; None if
+        it was not ready within `timeout` (the caller then starts one as run() does, whose failure it
+        reports)."""
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "worker.log").unlink(missing_ok=True)
+        started = start_worker(spare_env(env), workdir, workdir / "worker.log", prefix, spare=True, jail=self.jail)
+        if started.wait_ready(timeout):
+            return started
+        discard(started)
+        return None
 
     def _prepare(self, req: WorkerRequest, env: dict[str, str], where: Path, build: BuildFolder | None):
         wenv = request_env(env)
