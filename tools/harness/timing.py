@@ -91,7 +91,7 @@ def interleaved(
     run = TimingRun()
     timed = _TimedPass(platform, ref, cand, make_inputs, verify, flush, run)
     with run.step("warmup"):
-        est, trial_bytes = _warm_up(platform, ref, cand, make_inputs, flush, warmup)
+        trial_bytes = _warm_up(platform, ref, cand, make_inputs, flush, warmup)
     if decide_above is not None:
         if not timed.extend(DECIDE_TRIALS, _batch_size(platform, trial_bytes)):
             return run
@@ -128,19 +128,15 @@ def _batch_size(platform, trial_bytes: int) -> int:
     return max(1, min(MAX_BATCH, int(0.3 * platform.free_memory_bytes()) // max(trial_bytes, 1)))
 
 
-def _warm_up(platform, ref, cand, make_inputs, flush, warmup: int) -> tuple[float, int]:
-    """`warmup` calls per side on trial 0's inputs: (slowest device ms, bytes of inputs and outputs)."""
+def _warm_up(platform, ref, cand, make_inputs, flush, warmup: int) -> int:
+    """`warmup` calls per side on trial 0's inputs; the bytes of one trial's inputs and outputs."""
     from tools.harness.speed_of_light import tensor_bytes
 
     ref_in, cand_in = make_inputs(0)
-    est, outs = 0.0, []
+    outs = []
     for _ in range(warmup):
-        outs = []
-        for fn, x in ((ref, ref_in), (cand, cand_in)):
-            dev_ms, _, out = platform.time_call(lambda fn=fn, x=x: fn(x), flush)
-            est = max(est, dev_ms)
-            outs.append(out)
-    return est, tensor_bytes([ref_in, cand_in, *outs])
+        outs = [platform.time_call(lambda fn=fn, x=x: fn(x), flush)[2] for fn, x in ((ref, ref_in), (cand, cand_in))]
+    return tensor_bytes([ref_in, cand_in, *outs])
 
 
 @dataclass
