@@ -84,86 +84,41 @@ def interleaved(
 
     Two passes. The guard times single calls against a device-wide sync, which exposes work left on
     other streams; the timed pass queues batches of calls with fresh inputs each and reads device
-    time per call, as do_bench does, so host launch gaps and idle clocks stay out of the figure. With
-    decide_above, the first pairs are timed before the guard: a candidate surely above it stops there,
-    and the fresh worker that times it again runs the guard."""
+    time per call, as do_bench does, so host launch gaps and idle clocks stay out of the figure."""
     flush = platform.make_flush()
     run = TimingRun()
-    timed = _TimedPass(platform, ref, cand, make_inputs, verify, flush, run)
     with run.step("warmup"):
-        trial_bytes = _warm_up(platform, ref, cand, make_inputs, flush, warmup)
-    if decide_above is not None:
-        if not timed.extend(DECIDE_TRIALS, _batch_size(platform, trial_bytes)):
-            return run
-        if _stop_rule(run, timed.done, min_trials, decide_above) == "above target":
-            run.stopped_by = "above target"
-            return run
+        ref_in, cand_in = make_inputs(0)
+        for _ in range(warmup):
+            for fn, x in ((ref, ref_in), (cand, cand_in)):
+                platform.time_call(lambda fn=fn, x=x: fn(x), flush)
+        del ref_in, cand_in
     with run.step("guard"):
         guard = _guard_pass(platform, ref, cand, make_inputs, verify, flush, run)
     if guard is None:
         return run
     est, trial_bytes = guard
     trials = int(min(max_trials, max(min_trials, budget_s * 1e3 / max(est, 1e-3))))
-    batch = _batch_size(platform, trial_bytes)
+    batch = max(1, min(MAX_BATCH, int(0.3 * platform.free_memory_bytes()) // max(trial_bytes, 1)))
     monotonic = platform.timers.monotonic
     deadline = monotonic() + 2 * budget_s + 10 * est / 1e3
-    while timed.done < trials:
-        k = min(batch, trials - timed.done)
-        if timed.done < min_trials:  # the first batch ends where the stop rule can first say stop
-            k = min(k, min_trials - timed.done)
-        if not timed.extend(k, k):
+    done = 0
+    first_look = DECIDE_TRIALS if decide_above is not None else min_trials
+    while done < trials:
+        k = min(batch, trials - done)
+        if done < first_look:  # the first batch ends where the stop rule can first say stop
+            k = min(k, first_look - done)
+        if not _timed_batch(platform, ref, cand, make_inputs, verify, flush, run, range(done, done + k)):
             return run
-        stop = _stop_rule(run, timed.done, min_trials, decide_above)
+        done += k
+        stop = _stop_rule(run, done, min_trials, decide_above)
         if stop:
             run.stopped_by = stop
             break
-        if timed.done >= min_trials and monotonic() > deadline:
+        if done >= min_trials and monotonic() > deadline:
             run.stopped_by = "deadline"
             break
     return run
-
-
-def _batch_size(platform, trial_bytes: int) -> int:
-    """Pairs queued before one sync: their inputs and outputs all live at once."""
-    return max(1, min(MAX_BATCH, int(0.3 * platform.free_memory_bytes()) // max(trial_bytes, 1)))
-
-
-def _warm_up(platform, ref, cand, make_inputs, flush, warmup: int) -> int:
-    """`warmup` calls per side on trial 0's inputs; the bytes of one trial's inputs and outputs."""
-    from tools.harness.speed_of_light import tensor_bytes
-
-    ref_in, cand_in = make_inputs(0)
-    outs = []
-    for _ in range(warmup):
-        outs = [platform.time_call(lambda fn=fn, x=x: fn(x), flush)[2] for fn, x in ((ref, ref_in), (cand, cand_in))]
-    return tensor_bytes([ref_in, cand_in, *outs])
-
-
-@dataclass
-class _TimedPass:
-    """The timed pass's trials so far; each extension queues batches of fresh pairs."""
-
-    platform: object
-    ref: Callable
-    cand: Callable
-    make_inputs: Callable
-    verify: Callable
-    flush: Callable
-    run: TimingRun
-    done: int = 0
-
-    def extend(self, pairs: int, batch: int) -> bool:
-        """`pairs` more trials, `batch` at a time; False with run.mismatch set on a mismatch."""
-        end = self.done + pairs
-        while self.done < end:
-            k = min(batch, end - self.done)
-            trials = range(self.done, self.done + k)
-            if not _timed_batch(
-                self.platform, self.ref, self.cand, self.make_inputs, self.verify, self.flush, self.run, trials
-            ):
-                return False
-            self.done += k
-        return True
 
 
 def _timed_batch(platform, ref, cand, make_inputs, verify, flush, run: TimingRun, trials: range) -> bool:
