@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import structlog
@@ -35,6 +35,16 @@ from tools.problem import Problem
 from tools.registry import Workbench
 
 log = logs.get("runner")
+
+
+@dataclass
+class Bench:
+    """Where the run's kernels are evaluated: the platform, its evaluator, the device it found, its lanes."""
+
+    platform: str
+    evaluator: Evaluator
+    device: dict
+    lanes: list
 
 
 @dataclass
@@ -98,15 +108,15 @@ def solve(s: Settings, display=None, say=None) -> dict:
             raise ConfigError(f"Nothing to resume in {s.out}: run without --resume to start a new run there.")
         ledger = make_ledger(s)
         llm = s.section(LLMConfig).chat_model()
-        evaluator, device, lanes = _start_evaluator(s, platform)
+        bench = _start_evaluator(s, platform)
         try:
             checked = preflight(s.model, llm, s.base_url)
         except BaseException:
-            evaluator.close()
+            bench.evaluator.close()
             raise
         started = True
-        say(platform_line(platform, device, lanes) + (f"; model: {checked}" if checked else ""))
-        return _run(s, platform, problems, ledger, llm, evaluator, device, lanes, display, say)
+        say(platform_line(platform, bench.device, bench.lanes) + (f"; model: {checked}" if checked else ""))
+        return _run(s, bench, problems, ledger, llm, display, say)
     finally:
         lock.release(keep_dir=started)
 
@@ -122,7 +132,8 @@ def platform_line(platform: str, device: dict, lanes: list) -> str:
     return f"platform {platform}: {what}, {len(lanes)} lane{'s' if len(lanes) != 1 else ''}{where}"
 
 
-def _run(s: Settings, platform, problems, ledger, llm, evaluator, device, lanes, display, say) -> dict:
+def _run(s: Settings, bench: Bench, problems: list[Problem], ledger: Ledger, llm, display, say) -> dict:
+    platform, evaluator, device, lanes = bench.platform, bench.evaluator, bench.device, bench.lanes
     store = RunStore(s.out, s.target)
     logs.configure(store.log_path)
     write_json(
@@ -153,7 +164,7 @@ def _run(s: Settings, platform, problems, ledger, llm, evaluator, device, lanes,
     hard = False
     with stop_on_signals(stop, lambda: say(stopping_line(progress))):
         try:
-            with display(progress) if display else _nothing():
+            with display(progress) if display else nullcontext():
                 hard = _threads(run, _job_order(problems, s))
         finally:
             if not hard:
@@ -189,14 +200,14 @@ def stopping_line(progress: Progress) -> str:
     return f"stopping: {what} current step; Ctrl-C again to stop now"
 
 
-def _start_evaluator(s: Settings, platform: str) -> tuple[Evaluator, dict, list]:
+def _start_evaluator(s: Settings, platform: str) -> Bench:
     """The run's evaluator, its spares started (their imports overlap the probe and the model's first
     turn), and the device and lanes it found; closed again if the probe fails. Where the platform
     cannot run kernels here but can build them for a named target, a compile-only one."""
     evaluator = make_evaluator(s, platform, lane_log=s.out / "lanes.jsonl", build_only=True, arch_required=True)
     try:
         evaluator.start_spares()
-        return evaluator, evaluator.device_info(), evaluator.lane_devices()
+        return Bench(platform, evaluator, evaluator.device_info(), evaluator.lane_devices())
     except BaseException:
         evaluator.close()
         raise
@@ -207,11 +218,6 @@ def _job_order(problems: list[Problem], s: Settings) -> list[tuple[Problem, int]
     if s.search == "seeded":
         return [(p, i) for i in range(s.samples) for p in problems]
     return [(p, i) for p in problems for i in range(s.samples)]
-
-
-@contextmanager
-def _nothing():
-    yield
 
 
 def run_thread(run: Run, problem: Problem, sample: int) -> str | None:
