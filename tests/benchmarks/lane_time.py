@@ -133,9 +133,21 @@ def measure(cache: Path, keys: list[str], counters: bool, log: Path) -> dict:
         row = _row(key, check, prof, _lane_intervals(log).get(h, []))
         row["reason"] = prof.reason[:300]
         rows.append(row)
-        print(f"  {key}: lane {row['lane_s']:.2f} s, {row['status']} {row['speedup'] or 0:.3f}x", flush=True)
+        print(
+            f"  {key}: lane {row['lane_s']:.2f} s, {row['status']} {row['speedup'] or 0:.3f}x; {_steps_line(row)}",
+            flush=True,
+        )
     ev.close()
     return {"device": ev.device_info().get("device_name"), "build_s": build_s, "baselines": baselines, "rows": rows}
+
+
+def _steps_line(row: dict) -> str:
+    """The row's steps on one line, printed as each problem ends: a run cut off by a time limit keeps
+    what it measured in its log."""
+    steps = " ".join(f"{k} {v:.2f}" for k, v in row["steps"].items())
+    check = " ".join(f"{k} {v:.2f}" for k, v in row["check_steps"].items())
+    counters = f", counters {row['counters_s']:.2f} s" if row["counters_s"] else ""
+    return f"{steps}; check: {check}; pairs {row['trials']} {row['stopped_by']}{counters}"
 
 
 def _fmt(v, spec="{:.2f}") -> str:

@@ -119,10 +119,13 @@ def main():
     rows = []
     for kernel, problem in CASES:
         (first, build_dir), (second, _) = ours(cache, kernel, problem), ours(cache, kernel, problem)
-        # Loading that build here, outside the sandbox, makes load_inline build it again at this path.
         a, b = first.timing.candidate.median_ms, second.timing.candidate.median_ms
-        local = in_process(build_dir, kernel, problem)
-        nc = ncu(build_dir, kernel, problem, extract_sources((KERNELS / kernel).read_text()).kernel_names)
+        # Loading that build here, outside the sandbox, makes load_inline build it again at this path: in a
+        # copy, so a run cut off mid-build leaves no lock file in the cache that later workers wait on.
+        private = Path(tempfile.mkdtemp(prefix="hipgen-agree-build-")) / build_dir.name
+        shutil.copytree(build_dir, private)
+        local = in_process(private, kernel, problem)
+        nc = ncu(private, kernel, problem, extract_sources((KERNELS / kernel).read_text()).kernel_names)
         rows.append((kernel, a, b, local, nc))
     pct = lambda x, y: f"{100 * (x - y) / y:+.1f}%" if y else "n/a"
     print(
