@@ -136,3 +136,50 @@ def test_two_processes_sharing_a_cache_get_their_own_run_folders(tmp_path):
     mine = Workspace(tmp_path).run_dir("h-build")
     assert mine.parent == tmp_path / "runs" and mine.name.startswith("h-build")
     assert other.stdout.strip() != str(mine)
+
+
+RACER = """
+import json, sys, time
+from pathlib import Path
+from tools.harness.config import EvalConfig
+from tools.harness.evaluator import Evaluator
+from tools.problem import Problem
+
+cache, prob, kernel, go = sys.argv[1:5]
+ev = Evaluator(EvalConfig(platform="cpu", cache_dir=cache))
+source = Path(kernel).read_text()
+print("ready", flush=True)
+while not Path(go).exists():
+    time.sleep(0.01)
+r = ev.evaluate(Problem.from_file(prob), source, "build")
+ev.close()
+print(json.dumps({"status": r.status.value, "cached": r.build.cached if r.build else None}), flush=True)
+"""
+
+
+def test_two_processes_sharing_a_cache_build_a_new_source_once(tmp_path, cache_dir):
+    """Two runs (or two Ray lanes of one node) on one cache asked for the same new build at the same
+    moment: one builds it, the other waits and imports that build."""
+    import json
+    import subprocess
+    import sys
+    import uuid
+
+    from tests.conftest import DATA
+
+    src = (KERNELS / "cpu/good/relu.py").read_text()
+    kernel = tmp_path / "relu_race.py"
+    kernel.write_text(src.replace("#include <cstdint>", f"#include <cstdint>  // {uuid.uuid4().hex}"))
+    assert kernel.read_text() != src
+    go = tmp_path / "go"
+    argv = [sys.executable, "-c", RACER, str(cache_dir), str(DATA / RELU), str(kernel), str(go)]
+    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=ROOT) for _ in range(2)]
+    try:
+        assert all(p.stdout.readline().strip() == "ready" for p in procs)
+        go.touch()  # both ask at once
+        results = [json.loads(p.stdout.readline()) for p in procs]
+    finally:
+        for p in procs:
+            p.wait(timeout=600)
+    assert [r["status"] for r in results] == ["ok", "ok"], results
+    assert sorted(r["cached"] for r in results) == [False, True], results  # one built, one found it built

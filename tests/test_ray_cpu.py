@@ -49,6 +49,13 @@ def cluster():
         c.shutdown()
 
 
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory) -> Path:
+    """A build cache for this module's runs: empty at the node-death test, which must find the second node
+    compiling; the driver-death test after it finds its builds there."""
+    return tmp_path_factory.mktemp("ray-builds")
+
+
 def solve_cmd(out: Path, address: str, *extra: str, rng: str = "1,4") -> list[str]:
     return AGENT + [
         "solve",
@@ -137,18 +144,16 @@ def _descendants_running(root_pid: int, name: str) -> bool:
     return False
 
 
-def test_a_run_uses_both_nodes_and_loses_nothing_when_one_dies(cluster, tmp_path):
+def test_a_run_uses_both_nodes_and_loses_nothing_when_one_dies(cluster, builds, tmp_path):
     """Two problems, a thread each: their references are timed one on each node, then the second node
     dies while it compiles a candidate. That evaluation runs again on the head's lane, and every
-    candidate has its one result. (One run for both, to keep CI short: it builds in a cache of its own,
-    so that the second node is sure to be compiling when it is killed.)"""
+    candidate has its one result. (One run for both, to keep CI short: the module's build cache is
+    empty when it starts, so the second node is sure to be compiling when it is killed.)"""
     c, second = cluster
     out = tmp_path / "results"
     cmd = solve_cmd(out, c.address, "--samples", "1", "--concurrency", "2")
     raylet = second.all_processes["raylet"][0].process.pid
-    proc = subprocess.Popen(
-        cmd, env=ray_env(tmp_path / "cache", GOOD), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen(cmd, env=ray_env(builds, GOOD), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 600
     while proc.poll() is None and time.time() < deadline and not _descendants_running(raylet, "cc1plus"):
         time.sleep(0.2)
@@ -175,6 +180,34 @@ def test_a_run_uses_both_nodes_and_loses_nothing_when_one_dies(cluster, tmp_path
     assert "problems 2/2 finished" in status.stdout
     for node in (c.head_node.node_id, second.node_id):
         assert f"node {node[:8]} (1 lane)" in status.stdout
+
+
+def test_a_run_whose_driver_is_killed_resumes_on_the_cluster(cluster, builds, tmp_path):
+    """kill -9 of `agent solve --ray` once its first result is saved: the dead driver's lane actors go
+    with it, and `--resume` gets lanes on the same cluster again and finishes with every result once.
+    (Its builds come from the node-death test's cache where that ran first.)"""
+    import signal
+
+    c, _ = cluster
+    out = tmp_path / "results"
+    script = GOOD
+    cmd = solve_cmd(out, c.address, "--samples", "1", "--concurrency", "2")
+    env = ray_env(builds, script)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    assert _until(lambda: list(out.glob("*/result_*.json")) or proc.poll() is not None, 600)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "summary.json").exists()
+    again = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "2 lanes on 2 Ray nodes" in again.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["totals"]["success"] == 2
+    for name in script:  # each candidate source recorded once, across the kill
+        hashes = [json.loads(f.read_text())["source_hash"] for f in (out / name).glob("result_*.json")]
+        assert hashes and len(hashes) == len(set(hashes)), (name, hashes)
+    assert len({r["node"] for r in lanes(out)}) == 2
 
 
 def _until(what, timeout: float = 180.0) -> bool:

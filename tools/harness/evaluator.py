@@ -210,7 +210,7 @@ class Evaluator:
     def _build(self, req: WorkerRequest, build_dir: Path, h: str, result: EvalResult) -> bool:
         """Build the candidate's extension unless an earlier candidate with the same native code did. Where
         its load_inline arguments read plainly (req.build_calls) the build runs none of its Python."""
-        with self._locks(build_dir.name):
+        with self._locks(build_dir.name), self.workspace.build_lock(build_dir.name):
             if (build_dir / BUILT).exists():
                 return True
             build_dir.mkdir(parents=True, exist_ok=True)

@@ -5,13 +5,21 @@ candidates/<h>.py     each distinct candidate source, written once
 extensions/b<h>/      a build folder per distinct native build (what the compiler sees)
 headers/<k>/          precompiled headers the builds use (tools.platforms.cpu_pch): written by the harness
                       only, read-only inside the sandbox
-runs/<name>.<pid>/    one folder per worker run: its log and whatever a profiler writes
-runs/spares/          where waiting spare workers start"""
+extensions/b<h>.lock  held while that build folder is checked and made
+runs/<name>.<host>.<pid>/  one folder per worker run: its log and whatever a profiler writes
+runs/spares/<host>/   where this machine's waiting spare workers start
+
+The host is in those names because a cache folder may be shared by several machines (a Ray cluster on
+shared storage), where process ids repeat."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -53,16 +61,30 @@ class Workspace:
 
     @property
     def spares(self) -> Path:
-        return self.root / "runs" / "spares"
+        """This machine's own: its stale spares are found by process id, which only this machine can ask."""
+        return self.root / "runs" / "spares" / socket.gethostname()
 
     def run_dir(self, name: str) -> Path:
         """A worker run's folder, this process's own: two runs (or two test processes) sharing a cache
         evaluate the same source under the same name, and a finished worker clears its folder's input
         copies, which the other's worker was about to read."""
-        return self.root / "runs" / f"{name}.{os.getpid()}"
+        return self.root / "runs" / f"{name}.{socket.gethostname()}.{os.getpid()}"
 
     def build_dir(self, name: str) -> Path:
         return self.root / "extensions" / name
+
+    @contextmanager
+    def build_lock(self, name: str) -> Iterator[None]:
+        """Held while build folder `name` is checked and made, by every process sharing the cache (two
+        runs, two Ray lanes of one node): each build is made once, and never read half made."""
+        path = self.root / "extensions" / f"{name}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
 
     def candidate_file(self, h: str) -> Path:
         return self.root / "candidates" / f"{h}.py"
