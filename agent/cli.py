@@ -225,6 +225,7 @@ def eval_(
     counters: bool = typer.Option(
         False, "--counters", help="add the vendor profiler's counters (ncu, rocprofv3) for a correct kernel"
     ),
+    ray: str | None = _opt("--ray", "evaluate on a GPU of the Ray cluster at ADDRESS (auto: $RAY_ADDRESS)"),
     strict: bool = STRICT_OPT,
     unsafe_no_sandbox: bool = UNSAFE_OPT,
     assign: list[str] | None = SET_OPT,
@@ -246,6 +247,7 @@ def eval_(
         arch=arch,
         sandbox=False if unsafe_no_sandbox else None,
         strict=strict or None,
+        ray=ray,
     )
     prob = resolve_problem(problem, s.dataset)
     plat = s.platform or detect()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AGENT, DATA, ROOT, agent_env
+from tests.conftest import AGENT, DATA, KERNELS, ROOT, agent_env
 
 GOOD = {"1_Small_ReLU": ["cpu/good/relu.py"], "4_Row_Sum": ["cpu/good/row_sum.py"]}
 
@@ -207,6 +207,24 @@ def test_a_run_whose_driver_is_killed_resumes_on_the_cluster(cluster, builds, tm
     for name in script:  # each candidate source recorded once, across the kill
         hashes = [json.loads(f.read_text())["source_hash"] for f in (out / name).glob("result_*.json")]
         assert hashes and len(hashes) == len(set(hashes)), (name, hashes)
+
+
+def test_agent_eval_evaluates_on_the_cluster(cluster, builds):
+    """`agent eval --ray`: one kernel judged on a lane of the cluster, whose lanes, not this machine's,
+    decide which platforms can run."""
+    c, _ = cluster
+    args = ["eval", str(KERNELS / "cpu/good/relu.py"), "--problem", str(DATA / "KernelBench/level1/1_Small_ReLU.py")]
+    args += ["--upto", "check", "--ray", c.address]
+    env = ray_env(builds, {})
+    ok = subprocess.run(
+        AGENT + args + ["--platform", "cpu", "--json"], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert json.loads(ok.stdout)["correct"]
+    none = subprocess.run(AGENT + args + ["--platform", "cuda"], env=env, capture_output=True, text=True, timeout=300)
+    assert none.returncode == 2, none.stderr[-2000:]
+    (line,) = none.stderr.strip().splitlines()
+    assert line.startswith("error: The Ray cluster offers no lane for the cuda platform"), line
 
 
 def _until(what, timeout: float = 180.0) -> bool:
