@@ -10,6 +10,7 @@ import types
 
 from tools.harness.protocol import WorkerRequest
 from tools.harness.results import Status
+from tools.harness.timing import timed_step
 
 
 class PhaseFailure(Exception):
@@ -55,8 +56,6 @@ class Session:
 
     def step(self, name: str):
         """Seconds spent per step of a phase, summed: where an evaluation's time goes."""
-        from tools.harness.timing import timed_step
-
         return timed_step(self.steps, name)
 
     def note(self, **data) -> None:

@@ -79,9 +79,9 @@ def preload() -> None:
 
 def _import_cpp_extension() -> None:
     """torch.utils.cpp_extension (and setuptools under it: 0.5-0.65 s of every build phase on an H200
-    machine). At import it
-    asks torch.cuda.is_available() only to choose whether to log a warning; answered for real, that could
-    start the driver here (NVML unavailable) before the request names the lane's device."""
+    machine). At import it asks torch.cuda.is_available() only to choose whether to log a warning;
+    answered for real, that could start the driver here (NVML unavailable) before the request names the
+    lane's device."""
     import torch
 
     real = torch.cuda.is_available
