@@ -131,3 +131,20 @@ def test_trim_errors_keeps_errors_drops_warnings():
     text = trim_errors(out)
     assert text.startswith("kernel.cu(5): error") and "warning" not in text
     assert len(trim_errors("kernel.cu(1): error: x\n" * 1000)) < 4100
+
+
+@needs_nvcc
+def test_the_fused_comparison_source_compiles_to_ptx(tmp_path):
+    """The GPU tests run it through NVRTC (tests/test_cuda_compare_gpu.py); here, nvcc proves it compiles
+    to PTX for the oldest architecture CUDA 13 builds for, on every CI run."""
+    import subprocess
+
+    from tools.platforms import cuda_compare
+
+    out = tmp_path / "compare.ptx"
+    cmd = [NVCC, "--ptx", "-arch=compute_75", "-std=c++17", str(cuda_compare.SOURCE), "-o", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    ptx = out.read_text()
+    for name in cuda_compare.KERNELS.values():
+        assert f".entry {name}(" in ptx, name

@@ -237,11 +237,30 @@ def matches(candidate, reference, tol: tuple[float, float] | None = None) -> boo
 
 def quick_check(candidate, reference, tol: tuple[float, float] | None = None) -> TrialCheck | None:
     """A passing verdict with its largest difference and relative L2 error, only where compare() would
-    pass; else None, and the caller asks compare() for the verdict and its reason. Per output, the largest
-    difference and the two norms in one pass, the elementwise bound only where the largest difference
-    exceeds atol, and one read of the figures; anything unusual (a non-finite value, a relative L2 error
-    near its bound, a non-tensor output) answers None. Its kernels are the ones every timed output
-    uses anyway, so a passing check loads none of compare()'s (0.1-0.2 s at their first use)."""
+    pass; else None, and the caller asks compare() for the verdict and its reason. Anything unusual (a
+    non-finite value, a relative L2 error near its bound, a non-tensor output) answers None. On an NVIDIA
+    GPU one fused pass per output reads both sides once (tools.platforms.cuda_compare); elsewhere, per
+    output, the largest difference and the two norms in one pass of torch reductions and the elementwise
+    bound only where the largest difference exceeds atol. Either way one read of the figures, and none of
+    compare()'s kernels loaded (0.1-0.2 s at their first use)."""
+    pairs = _quick_pairs(candidate, reference, tol)
+    if pairs is None:
+        return None
+    passed = TrialCheck(trial=0, passed=True, candidate_first=False, max_abs_err=0.0, rel_l2_err=0.0)
+    if not pairs:
+        return passed
+    rows = _fused_figures(pairs)
+    if rows is None:
+        return _quick_check_torch(pairs, passed)
+    for (_, r, atol, _), (max_abs, ref_sq, err_sq, outside, nonfinite) in zip(pairs, rows, strict=False):
+        if nonfinite or outside or not _quick_l2(passed, r, atol, max_abs, ref_sq, err_sq):
+            return None
+    return passed
+
+
+def _quick_pairs(candidate, reference, tol) -> list | None:
+    """(flat candidate, flat reference, atol, rtol) per non-empty output; None where the outputs differ in
+    number, type, shape, dtype or device."""
     cands, refs = flatten(candidate), flatten(reference)
     if len(cands) != len(refs):
         return None
@@ -253,25 +272,41 @@ def quick_check(candidate, reference, tol: tuple[float, float] | None = None) ->
             return None
         if r.numel():
             pairs.append((c.detach().reshape(-1), r.detach().reshape(-1), *tolerance_for(r.dtype, tol)))
-    passed = TrialCheck(trial=0, passed=True, candidate_first=False, max_abs_err=0.0, rel_l2_err=0.0)
-    if not pairs:
-        return passed
+    return pairs
+
+
+def _fused_figures(pairs) -> list | None:
+    if not pairs[0][1].is_cuda or torch.version.hip:
+        return None
+    from tools.platforms import cuda_compare
+
+    return cuda_compare.figures(pairs)
+
+
+def _quick_l2(passed: TrialCheck, r: torch.Tensor, atol: float, max_abs: float, ref_sq: float, err_sq: float) -> bool:
+    """The relative L2 error surely under its bound (else compare() decides); the figures kept."""
+    if not all(math.isfinite(x) for x in (max_abs, ref_sq, err_sq)):
+        return False
+    ref_norm, err_norm = math.sqrt(ref_sq), math.sqrt(err_sq)
+    bound = atol * (ref_norm if ref_norm > 0 else math.sqrt(r.numel()))
+    if err_norm > bound * (1 - 1e-3):
+        return False
+    passed.max_abs_err = max(passed.max_abs_err, max_abs)
+    passed.rel_l2_err = max(passed.rel_l2_err, err_norm / ref_norm if ref_norm > 0 else err_norm)
+    return True
+
+
+def _quick_check_torch(pairs, passed: TrialCheck) -> TrialCheck | None:
     figures = torch.stack([_quick_sums(c, r) for c, r, _, _ in pairs]).cpu().tolist()
     loose = []
     for (c, r, atol, rtol), (max_abs, ref_sq, err_sq) in zip(pairs, figures, strict=False):
         if math.isfinite(max_abs) and not (math.isfinite(ref_sq) and math.isfinite(err_sq)):
             # finite values whose squares overflow float32 (1e20 in a robustness trial): sum in float64
             max_abs, ref_sq, err_sq = _quick_sums(c, r, torch.float64).cpu().tolist()
-        if not all(math.isfinite(x) for x in (max_abs, ref_sq, err_sq)):
-            return None
-        ref_norm, err_norm = math.sqrt(ref_sq), math.sqrt(err_sq)
-        bound = atol * (ref_norm if ref_norm > 0 else math.sqrt(r.numel()))
-        if err_norm > bound * (1 - 1e-3):
+        if not _quick_l2(passed, r, atol, max_abs, ref_sq, err_sq):
             return None
         if max_abs > atol:
             loose.append((c, r, atol, rtol))
-        passed.max_abs_err = max(passed.max_abs_err, max_abs)
-        passed.rel_l2_err = max(passed.rel_l2_err, err_norm / ref_norm if ref_norm > 0 else err_norm)
     if loose and any(torch.stack([_any_outside(*p) for p in loose]).cpu().tolist()):
         return None
     return passed

@@ -70,6 +70,9 @@ def preload() -> None:
         import tools.harness.profilers.torch_profiler  # noqa: F401
         import tools.harness.timing  # noqa: F401
         import tools.platforms  # noqa: F401
+        from tools.platforms import cuda_compare
+
+        cuda_compare.compile_images()  # NVRTC, 0.2-0.6 s of CPU: here rather than in a lane
     finally:
         if before is None:
             os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)

@@ -118,8 +118,9 @@ class CudaPlatform(BasePlatform):
     # ---- worker side ----
     def start_context(self) -> None:
         """The primary context (0.13-0.19 s on an H200) made on a thread of its own while the main thread
-        imports the build; torch's first device call then finds it made. ctypes lets go of the GIL while
-        the driver works. Should this fail, torch makes the context itself and reports any error."""
+        imports the build, and the fused comparison's module loaded into it there; torch's first device
+        call then finds the context made. ctypes lets go of the GIL while the driver works. Should this
+        fail, torch makes the context itself and reports any error."""
         threading.Thread(target=_retain_primary_context, name="hipgen-context", daemon=True).start()
 
     def synchronize(self) -> None:
@@ -277,7 +278,10 @@ def _retain_primary_context() -> None:
         return
     dev, ctx = ctypes.c_int(), ctypes.c_void_p()
     if cuda.cuInit(0) == 0 and cuda.cuDeviceGet(ctypes.byref(dev), 0) == 0:
-        cuda.cuDevicePrimaryCtxRetain(ctypes.byref(ctx), dev)
+        if cuda.cuDevicePrimaryCtxRetain(ctypes.byref(ctx), dev) == 0 and cuda.cuCtxSetCurrent(ctx) == 0:
+            from tools.platforms import cuda_compare
+
+            cuda_compare.load_into_current_context()
 
 
 PLATFORM = CudaPlatform
