@@ -144,13 +144,20 @@ def test_the_quick_verdict_for_timed_outputs_never_passes_what_compare_rejects(n
     from tools.harness import correctness
 
     monkeypatch.setattr(correctness, "CHUNK_ELEMENTS", 1000)  # several chunks even for these sizes
+    assert_quick_verdict_sound(name, cand, ref, expected)
+
+
+def assert_quick_verdict_sound(name, cand, ref, expected) -> None:
+    """The quick verdict passes only what compare() passes, gives `expected` where that is not None, and,
+    passing, reports compare()'s figures (a passing check shows the model the quick ones)."""
+    from tools.harness import correctness
+
     quick, full = correctness.matches(cand, ref), correctness.compare(cand, ref).passed
     if quick:
         assert full, f"{name}: matches() passed what compare() rejects"
     if expected is not None:
         assert quick is expected and full is expected, name
     if quick:
-        # a passing check reports the quick verdict's figures: the same as compare()'s
         fast, slow = correctness.quick_check(cand, ref), correctness.compare(cand, ref)
         assert fast.max_abs_err == pytest.approx(slow.max_abs_err, rel=1e-5, abs=1e-12), name
         assert fast.rel_l2_err == pytest.approx(slow.rel_l2_err, rel=1e-4, abs=1e-12), name
