@@ -28,6 +28,17 @@ __device__ __forceinline__ bool finite(float x) { return (__float_as_uint(x) & 0
 constexpr int THREADS = 256;
 constexpr int UNROLL = 4;
 
+// The five figures summed (the largest kept) across a warp, into lane 0's.
+__device__ __forceinline__ void warp_reduce(double& ref_sq, double& err_sq, float& max_abs, u64& outside, u64& nonfinite) {
+  for (int o = 16; o > 0; o >>= 1) {
+    ref_sq += __shfl_down_sync(0xffffffffu, ref_sq, o);
+    err_sq += __shfl_down_sync(0xffffffffu, err_sq, o);
+    max_abs = fmaxf(max_abs, __shfl_down_sync(0xffffffffu, max_abs, o));
+    outside += __shfl_down_sync(0xffffffffu, outside, o);
+    nonfinite += __shfl_down_sync(0xffffffffu, nonfinite, o);
+  }
+}
+
 template <typename T>
 __device__ void compare(const T* __restrict__ c, const T* __restrict__ r, long long n, float atol, float rtol,
                         double* __restrict__ out) {
@@ -57,13 +68,7 @@ __device__ void compare(const T* __restrict__ c, const T* __restrict__ r, long l
       outside += d > __fadd_rn(__fmul_rn(scale, rtol), atol) ? 1 : 0;
     }
   }
-  for (int o = 16; o > 0; o >>= 1) {
-    ref_sq += __shfl_down_sync(0xffffffffu, ref_sq, o);
-    err_sq += __shfl_down_sync(0xffffffffu, err_sq, o);
-    max_abs = fmaxf(max_abs, __shfl_down_sync(0xffffffffu, max_abs, o));
-    outside += __shfl_down_sync(0xffffffffu, outside, o);
-    nonfinite += __shfl_down_sync(0xffffffffu, nonfinite, o);
-  }
+  warp_reduce(ref_sq, err_sq, max_abs, outside, nonfinite);
   __shared__ double s_ref[THREADS / 32], s_err[THREADS / 32];
   __shared__ float s_max[THREADS / 32];
   __shared__ u64 s_out[THREADS / 32], s_bad[THREADS / 32];
@@ -83,13 +88,7 @@ __device__ void compare(const T* __restrict__ c, const T* __restrict__ r, long l
   max_abs = has ? s_max[lane] : 0.0f;
   outside = has ? s_out[lane] : 0;
   nonfinite = has ? s_bad[lane] : 0;
-  for (int o = 16; o > 0; o >>= 1) {
-    ref_sq += __shfl_down_sync(0xffffffffu, ref_sq, o);
-    err_sq += __shfl_down_sync(0xffffffffu, err_sq, o);
-    max_abs = fmaxf(max_abs, __shfl_down_sync(0xffffffffu, max_abs, o));
-    outside += __shfl_down_sync(0xffffffffu, outside, o);
-    nonfinite += __shfl_down_sync(0xffffffffu, nonfinite, o);
-  }
+  warp_reduce(ref_sq, err_sq, max_abs, outside, nonfinite);
   if (lane == 0) {
     atomicAdd(out + 0, ref_sq);
     atomicAdd(out + 1, err_sq);

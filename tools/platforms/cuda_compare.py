@@ -12,6 +12,7 @@ give the same verdicts."""
 from __future__ import annotations
 
 import ctypes
+import functools
 import glob
 import os
 import struct
@@ -26,6 +27,7 @@ KERNELS = {"float32": "compare_f32", "float64": "compare_f64", "float16": "compa
 _lock = threading.Lock()
 _images: dict[str, bytes] = {}  # "sm_90" -> cubin, or "ptx" -> PTX
 _functions: dict[int, dict[str, ctypes.c_void_p]] = {}  # context handle -> kernel name -> function
+_loaded: dict[int, str] = {}  # context handle -> the image its module came from ("sm_90", "ptx")
 
 
 def _nvrtc_library() -> ctypes.CDLL | None:
@@ -135,6 +137,7 @@ def _compile(nvrtc: ctypes.CDLL, arch: str) -> bytes | None:
         nvrtc.nvrtcDestroyProgram(ctypes.byref(prog))
 
 
+@functools.cache
 def _driver() -> ctypes.CDLL | None:
     try:
         return ctypes.CDLL("libcuda.so.1")
@@ -149,7 +152,9 @@ def load_into_current_context() -> bool:
     ctx = ctypes.c_void_p()
     if cuda is None or not images or cuda.cuCtxGetCurrent(ctypes.byref(ctx)) != 0 or not ctx.value:
         return False
-    image = images.get(_context_arch(cuda)) or images.get("ptx")
+    arch = _context_arch(cuda)
+    key = arch if arch in images else "ptx"
+    image = images.get(key)
     if image is None:
         return False
     with _lock:
@@ -165,6 +170,7 @@ def load_into_current_context() -> bool:
                 return False
             found[name] = fn
         _functions[ctx.value] = found
+        _loaded[ctx.value] = key
         return True
 
 
@@ -179,12 +185,10 @@ def _context_arch(cuda: ctypes.CDLL) -> str:
 
 def loaded_image() -> str | None:
     """Which image the current context's module came from ("sm_90", "ptx"), for the tests."""
-    cuda = _driver()
-    if cuda is None or _current_functions() is None:
+    cuda, ctx = _driver(), ctypes.c_void_p()
+    if cuda is None or _current_functions() is None or cuda.cuCtxGetCurrent(ctypes.byref(ctx)) != 0:
         return None
-    images = compile_images()
-    arch = _context_arch(cuda)
-    return arch if arch in images else "ptx"
+    return _loaded.get(ctx.value)
 
 
 def _current_functions() -> dict[str, ctypes.c_void_p] | None:
@@ -203,10 +207,11 @@ def figures(pairs) -> list[tuple[float, float, float, int, int]] | None:
     non-finite elements), all read in one synchronisation; None where this path cannot judge them."""
     import torch
 
-    if not pairs or any(
-        str(r.dtype).removeprefix("torch.") not in KERNELS
-        or not (c.is_cuda and c.is_contiguous() and r.is_contiguous())
-        for c, r, _, _ in pairs
+    names = [KERNELS.get(str(r.dtype).removeprefix("torch.")) for _, r, _, _ in pairs]
+    if (
+        not pairs
+        or None in names
+        or not all(c.is_cuda and c.is_contiguous() and r.is_contiguous() for c, r, _, _ in pairs)
     ):
         return None
     functions = _current_functions()
@@ -217,7 +222,7 @@ def figures(pairs) -> list[tuple[float, float, float, int, int]] | None:
     out = torch.zeros(len(pairs), 5, dtype=torch.int64, device=device)
     stream = ctypes.c_void_p(torch.cuda.current_stream(device).cuda_stream)
     sms = torch.cuda.get_device_properties(device).multi_processor_count
-    for i, (c, r, atol, rtol) in enumerate(pairs):
+    for i, ((c, r, atol, rtol), name) in enumerate(zip(pairs, names, strict=True)):
         n = r.numel()
         blocks = max(1, min(-(-n // (THREADS * UNROLL)), sms * BLOCKS_PER_SM))
         args = [
@@ -229,8 +234,7 @@ def figures(pairs) -> list[tuple[float, float, float, int, int]] | None:
             ctypes.c_void_p(out.data_ptr() + i * out.stride(0) * out.element_size()),
         ]
         params = (ctypes.c_void_p * len(args))(*(ctypes.cast(ctypes.byref(a), ctypes.c_void_p) for a in args))
-        fn = functions[KERNELS[str(r.dtype).removeprefix("torch.")]]
-        if cuda.cuLaunchKernel(fn, blocks, 1, 1, THREADS, 1, 1, 0, stream, params, None) != 0:
+        if cuda.cuLaunchKernel(functions[name], blocks, 1, 1, THREADS, 1, 1, 0, stream, params, None) != 0:
             return None
     return [
         (_as_double(m), _as_double(rs), _as_double(es), n_out, n_bad) for rs, es, m, n_out, n_bad in out.cpu().tolist()
