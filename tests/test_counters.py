@@ -12,14 +12,20 @@ from tools.harness.profilers.rocm_counters import merge_passes
 DATA = Path(__file__).parent / "data"
 
 
-def test_ncu_command_asks_for_sections_and_own_kernels(tmp_path):
-    cmd = ncu.ncu_command("/usr/local/cuda/bin/ncu", tmp_path / "n.csv", ["relu_kernel", "tail_kernel"], launches=4)
+def test_ncu_command_asks_for_the_digests_metrics_on_each_own_kernels_first_launch(tmp_path):
+    cmd = ncu.ncu_command("/usr/local/cuda/bin/ncu", tmp_path / "n.csv", ["relu_kernel", "tail_kernel"])
     assert cmd[0].endswith("ncu") and cmd[cmd.index("--page") + 1] == "raw"
-    assert cmd[cmd.index("--print-units") + 1] == "base" and cmd[cmd.index("--launch-count") + 1] == "4"
-    assert cmd[cmd.index("-k") + 1] == "regex:^(relu_kernel|tail_kernel)$"
-    assert [cmd[i + 1] for i, c in enumerate(cmd) if c == "--section"] == list(ncu.SECTIONS)
-    assert cmd[cmd.index("--metrics") + 1].split(",") == list(ncu.EXTRA_METRICS)
+    assert cmd[cmd.index("--print-units") + 1] == "base"
+    assert cmd[cmd.index("--kernel-id") + 1] == "::regex:^(relu_kernel|tail_kernel)$:1"
+    assert "--section" not in cmd and "--launch-count" not in cmd and "-k" not in cmd
+    asked = cmd[cmd.index("--metrics") + 1].split(",")
+    assert asked == list(ncu.METRICS)
+    # every counter the shared digest reads is asked for
+    for name in ("dram__bytes_read.sum", "launch__occupancy_limit_registers", "lts__t_sector_hit_rate.pct"):
+        assert name in asked
     assert cmd[cmd.index("--log-file") + 1] == str(tmp_path / "n.csv")
+    anonymous = ncu.ncu_command("ncu", tmp_path / "n.csv", [])
+    assert anonymous[anonymous.index("--launch-count") + 1] == "1" and "--kernel-id" not in anonymous
 
 
 def test_ncu_raw_page_digest():
