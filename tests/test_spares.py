@@ -284,3 +284,32 @@ def test_a_spares_imports_leave_the_gpu_driver_alone(tmp_path):
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, env=scrubbed_env({}, tmp_path)
     )
     assert "ASKED [] False" in out.stdout, out.stdout + out.stderr
+
+
+def test_a_workers_flop_count_and_profile_leave_dynamo_unimported(tmp_path):
+    """torch.profiler.profile and a dispatch mode's first call import dynamo (and inductor): 4-6 s of
+    CPU per worker on the H200 machines. The worker's FLOP count and profile give the same answers
+    without them."""
+    import subprocess
+    import sys
+
+    probe = textwrap.dedent("""
+        import sys
+        import torch
+        from tools.harness.worker import preload
+        preload()
+        from tools.harness.speed_of_light import count_flops
+        from tools.harness.profilers.torch_profiler import run_profiled
+        from tools.platforms import get_platform
+        x, w = torch.randn(64, 32), torch.randn(16, 32)
+        flops, _ = count_flops(lambda: torch.nn.functional.linear(x, w))
+        records = run_profiled(get_platform("cpu"), lambda: torch.mm(x, w.t()), repeats=2)
+        mm = [r for r in records if r.name == "aten::mm"]
+        print("FLOPS", flops, "MM", mm[0].calls if mm else None)
+        print("LOADED", sorted(m for m in ("torch._dynamo", "torch._inductor") if m in sys.modules))
+    """)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, env=scrubbed_env({}, tmp_path)
+    )
+    assert "FLOPS 65536.0 MM 2" in out.stdout, out.stdout + out.stderr
+    assert "LOADED []" in out.stdout, out.stdout + out.stderr

@@ -57,9 +57,7 @@ def preload() -> None:
     os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
     try:
         import torch  # noqa: F401
-
-        # torch.profiler and dispatch modes (the FLOP counter) import it on first use: 5-6 s on the H100s
-        import torch._dynamo  # noqa: F401
+        import torch.autograd.profiler  # noqa: F401
         import torch.profiler  # noqa: F401
         import torch.utils.flop_counter  # noqa: F401
 
@@ -68,6 +66,7 @@ def preload() -> None:
         import tools.harness.device_peaks  # noqa: F401
         import tools.harness.phases  # noqa: F401
         import tools.harness.profilers.torch_profiler  # noqa: F401
+        import tools.harness.speed_of_light  # noqa: F401
         import tools.harness.timing  # noqa: F401
         import tools.platforms  # noqa: F401
         from tools.platforms import cuda_compare

@@ -93,7 +93,7 @@ class CpuPlatform(BasePlatform):
         except (ValueError, OSError):
             return 4 << 30
 
-    def profile_records(self, prof):
+    def profile_records(self, events):
         """ATen ops by self time, leaving out those that only allocate or re-view memory."""
         from torch.autograd import DeviceType
 
@@ -101,7 +101,7 @@ class CpuPlatform(BasePlatform):
 
         return records_from(
             (e.name, float(e.self_cpu_time_total))
-            for e in prof.events()
+            for e in events
             if e.device_type == DeviceType.CPU and e.name.startswith("aten::") and not _BOOKKEEPING.match(e.name)
         )
 

@@ -216,14 +216,14 @@ class CudaPlatform(BasePlatform):
 
         return [ProfilerActivity.CPU, ProfilerActivity.CUDA]
 
-    def profile_records(self, prof):
+    def profile_records(self, events):
         """Device kernels by name, with their device time."""
         from torch.autograd import DeviceType
 
         from tools.harness.profilers.torch_profiler import records_from
 
         return records_from(
-            (e.name, float(e.time_range.elapsed_us())) for e in prof.events() if e.device_type == DeviceType.CUDA
+            (e.name, float(e.time_range.elapsed_us())) for e in events if e.device_type == DeviceType.CUDA
         )
 
     def own_share(self, records, plain_s, kernel_names) -> float:

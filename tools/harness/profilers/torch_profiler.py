@@ -25,15 +25,21 @@ def kernel_base_name(name: str) -> str:
 
 
 def run_profiled(platform, fn: Callable[[], object], repeats: int = 3) -> list[KernelRecord]:
-    from torch.profiler import profile
+    # torch.autograd's profiler, which torch.profiler.profile drives, used directly: the latter's start
+    # asks hasattr(torch, "_inductor"), which imports inductor and dynamo (4-6 s of CPU per worker on
+    # the H200 machines) for a cudagraphs setting this profile never reads.
+    from torch.autograd.profiler import profile
+    from torch.profiler import ProfilerActivity
 
+    activities = platform.profiler_activities()
+    device = "cuda" if ProfilerActivity.CUDA in activities else None  # a HIP build of torch answers to "cuda" too
     platform.synchronize()
-    with profile(activities=platform.profiler_activities()) as prof:
+    with profile(use_cpu=ProfilerActivity.CPU in activities, use_device=device, use_kineto=True) as prof:
         for _ in range(repeats):
             out = fn()
             platform.synchronize()
             del out
-    return platform.profile_records(prof)
+    return platform.profile_records(prof.function_events)
 
 
 def records_from(events: Iterable[tuple[str, float]]) -> list[KernelRecord]:
