@@ -8,8 +8,10 @@
 #           BATCH_SPARES_1=N / BATCH_SPARES_2=N, the same runs again with N spare workers; with
 #           BATCH_BIG="0 0,1", a larger run (BATCH_BIG_PROBLEMS x BATCH_BIG_SAMPLES, default 10 x 3) on each
 #           lane set, after the others
+#   ray:    Ray's GPU row (needs `scripts/device-ray-wheels.sh stash` in the call before, on the same warm
+#           machine): install Ray, ray_throughput --platform cuda, then tests/test_ray_gpu.py
 set -u
-stage=${1:?usage: gpu_session.sh tests|bench|batch}
+stage=${1:?usage: gpu_session.sh tests|bench|batch|ray}
 out=${OUT:-gpu-out}
 mkdir -p "$out"
 export HIPGEN_TEST_CACHE=${HIPGEN_TEST_CACHE:-/tmp/hgc}
@@ -26,11 +28,12 @@ case "$stage" in
       > "$out/prewarm.log" 2>&1 &
     if [ "$gpus" -ge 2 ]; then
       CUDA_VISIBLE_DEVICES=0 "${pytest_gpu[@]}" tests/test_cheats_gpu.py > "$out/cheats_gpu.log" 2>&1 &
-      CUDA_VISIBLE_DEVICES=1 "${pytest_gpu[@]}" tests/test_gpu.py -k "not two_gpus" > "$out/test_gpu.log" 2>&1
+      CUDA_VISIBLE_DEVICES=1 "${pytest_gpu[@]}" tests/test_gpu.py tests/test_cuda_compare_gpu.py -k "not two_gpus" \
+        > "$out/test_gpu.log" 2>&1
       wait
       "${pytest_gpu[@]}" tests/test_gpu.py -k two_gpus > "$out/two_lanes.log" 2>&1
     else
-      "${pytest_gpu[@]}" tests/test_cheats_gpu.py tests/test_gpu.py > "$out/test_gpu.log" 2>&1
+      "${pytest_gpu[@]}" tests/test_cheats_gpu.py tests/test_gpu.py tests/test_cuda_compare_gpu.py > "$out/test_gpu.log" 2>&1
       wait
     fi
     pattern="FIGURE|passed|failed|error|prewarm"
@@ -72,4 +75,14 @@ case "$stage" in
       run_batch "$big" "${BATCH_BIG_PROBLEMS:-10}" "${BATCH_BIG_SAMPLES:-3}" "batch-big-$(echo "$big" | tr -d ,)"
     done
     ;;
+  ray)
+    bash scripts/device-ray-wheels.sh install > "$out/ray_install.log" 2>&1 || { tail -5 "$out/ray_install.log"; exit 1; }
+    python3 -m tests.benchmarks.ray_throughput --platform cuda --cache "$HIPGEN_TEST_CACHE" --repeats 3 \
+      > "$out/ray_throughput.log" 2>&1
+    tail -12 "$out/ray_throughput.log"
+    "${pytest_gpu[@]}" tests/test_ray_gpu.py > "$out/ray_gpu.log" 2>&1
+    pattern="FIGURE|passed|failed|error"
+    summary "$out/ray_gpu.log"
+    ;;
+  *) echo "usage: gpu_session.sh tests|bench|batch|ray" >&2; exit 2 ;;
 esac
