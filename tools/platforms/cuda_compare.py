@@ -120,14 +120,8 @@ def _compile(nvrtc: ctypes.CDLL, arch: str) -> bytes | None:
         opts = [f"--gpu-architecture={arch}".encode(), b"-std=c++17"]
         if nvrtc.nvrtcCompileProgram(prog, len(opts), (ctypes.c_char_p * len(opts))(*opts)) != 0:
             return None
-        size_of, get = (
-            (nvrtc.nvrtcGetCUBINSize, nvrtc.nvrtcGetCUBIN)
-            if arch.startswith("sm_")
-            else (
-                nvrtc.nvrtcGetPTXSize,
-                nvrtc.nvrtcGetPTX,
-            )
-        )
+        kind = "CUBIN" if arch.startswith("sm_") else "PTX"
+        size_of, get = getattr(nvrtc, f"nvrtcGet{kind}Size"), getattr(nvrtc, f"nvrtcGet{kind}")
         size = ctypes.c_size_t()
         if size_of(prog, ctypes.byref(size)) != 0 or not size.value:
             return None
@@ -145,12 +139,19 @@ def _driver() -> ctypes.CDLL | None:
         return None
 
 
+def _current_context() -> int | None:
+    """The handle of the context current on this thread, if there is one."""
+    cuda, ctx = _driver(), ctypes.c_void_p()
+    if cuda is None or cuda.cuCtxGetCurrent(ctypes.byref(ctx)) != 0 or not ctx.value:
+        return None
+    return ctx.value
+
+
 def load_into_current_context() -> bool:
     """The module, in the context current on this thread (once per context): the cubin for its device's
     model, else the PTX."""
-    cuda, images = _driver(), compile_images()
-    ctx = ctypes.c_void_p()
-    if cuda is None or not images or cuda.cuCtxGetCurrent(ctypes.byref(ctx)) != 0 or not ctx.value:
+    cuda, images, ctx = _driver(), compile_images(), _current_context()
+    if ctx is None or not images:
         return False
     arch = _context_arch(cuda)
     key = arch if arch in images else "ptx"
@@ -158,7 +159,7 @@ def load_into_current_context() -> bool:
     if image is None:
         return False
     with _lock:
-        if ctx.value in _functions:
+        if ctx in _functions:
             return True
         module = ctypes.c_void_p()
         if cuda.cuModuleLoadData(ctypes.byref(module), image) != 0:
@@ -169,8 +170,8 @@ def load_into_current_context() -> bool:
             if cuda.cuModuleGetFunction(ctypes.byref(fn), module, name.encode()) != 0:
                 return False
             found[name] = fn
-        _functions[ctx.value] = found
-        _loaded[ctx.value] = key
+        _functions[ctx] = found
+        _loaded[ctx] = key
         return True
 
 
@@ -185,20 +186,17 @@ def _context_arch(cuda: ctypes.CDLL) -> str:
 
 def loaded_image() -> str | None:
     """Which image the current context's module came from ("sm_90", "ptx"), for the tests."""
-    cuda, ctx = _driver(), ctypes.c_void_p()
-    if cuda is None or _current_functions() is None or cuda.cuCtxGetCurrent(ctypes.byref(ctx)) != 0:
+    ctx = _current_context()
+    if ctx is None or _current_functions() is None:
         return None
-    return _loaded.get(ctx.value)
+    return _loaded.get(ctx)
 
 
 def _current_functions() -> dict[str, ctypes.c_void_p] | None:
-    cuda = _driver()
-    ctx = ctypes.c_void_p()
-    if cuda is None or cuda.cuCtxGetCurrent(ctypes.byref(ctx)) != 0 or not ctx.value:
+    ctx = _current_context()
+    if ctx is None or (ctx not in _functions and not load_into_current_context()):
         return None
-    if ctx.value not in _functions and not load_into_current_context():
-        return None
-    return _functions.get(ctx.value)
+    return _functions.get(ctx)
 
 
 def figures(pairs) -> list[tuple[float, float, float, int, int]] | None:
