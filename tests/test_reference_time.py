@@ -5,7 +5,8 @@ import re
 from tests.conftest import KERNELS, problem
 
 
-def test_read_reference_and_profile_kernel_agree_on_the_reference_time(cache_dir):
+def _both_times(cache_dir, attempt: int) -> tuple[float, float]:
+    """(read_reference's reference ms, profile_kernel's), each from a fresh evaluator and source."""
     from tools.harness.config import EvalConfig
     from tools.harness.evaluator import Evaluator
     from tools.registry import CandidateState, Workbench, call
@@ -19,13 +20,24 @@ def test_read_reference_and_profile_kernel_agree_on_the_reference_time(cache_dir
         state = CandidateState()
         shown = call(wb, state, "read_reference", {})
         read_ms = float(re.search(r"reference time: ([0-9.e+-]+) ms median", shown.text).group(1))
-        written = call(wb, state, "write_kernel", {"source": (KERNELS / "cpu" / "good" / "relu.py").read_text()})
+        source = (KERNELS / "cpu" / "good" / "relu.py").read_text() + f"\n# attempt {attempt}\n"
+        written = call(wb, state, "write_kernel", {"source": source})
         profiled = call(wb, state.model_copy(update=written.updates), "profile_kernel", {})
         assert profiled.text.startswith("SPEEDUP"), profiled.text
-        timed_ms = profiled.artifact["timing"]["reference"]["median_ms"]
+        return read_ms, profiled.artifact["timing"]["reference"]["median_ms"]
     finally:
         evaluator.close()
+
+
+def test_read_reference_and_profile_kernel_agree_on_the_reference_time(cache_dir):
     # Before they were timed alike, read_reference said 0.55-0.65 ms and profile_kernel 0.19-0.26 ms, at
-    # least 0.29 ms apart. Timed alike on two shared cores they have come out at 0.196 and 0.323 ms
-    # (another test building on the other core), hence half the timed figure.
-    assert abs(read_ms - timed_ms) <= max(0.5 * timed_ms, 0.1), (read_ms, timed_ms)
+    # least 0.29 ms apart. Timed alike on two shared cores (another test building on the other core) they
+    # have come out at 0.196 against 0.323 ms and 0.093 against 0.199 ms in one try, hence half the timed
+    # figure, and up to three tries: the bug put every try apart, a busy neighbour rarely does.
+    tries = []
+    for attempt in range(3):
+        read_ms, timed_ms = _both_times(cache_dir, attempt)
+        tries.append((read_ms, timed_ms))
+        if abs(read_ms - timed_ms) <= max(0.5 * timed_ms, 0.1):
+            return
+    raise AssertionError(f"read_reference and profile_kernel disagreed in every try: {tries}")
