@@ -73,7 +73,8 @@ def make_evaluator(
         if s.gpus:
             raise ConfigError("--gpus does not apply with --ray: Ray gives every GPU of the cluster a lane.")
 
-        return RayEvaluator(config, s.ray, lane_log, cache_dir_given="cache_dir" in s.model_fields_set)
+        given = s.model_fields_set
+        return RayEvaluator(config, s.ray, lane_log, "cache_dir" in given, s.threads(), s.spares)
     offline = get_platform(platform).build_only_evaluator(config, arch_required) if build_only else None
     return offline or Evaluator(config, lane_log=lane_log)
 
@@ -144,7 +145,7 @@ def _run(s: Settings, bench: Bench, problems: list[Problem], ledger: Ledger, llm
             "device": device,
             "lanes": [("default" if d is None else d) for d in lanes],
             "spares": evaluator.spares.depth if evaluator.spares is not None else 0,
-            "ray": {"address": s.ray, "lanes": evaluator.lanes_per_node()} if s.ray else None,
+            "ray": {"address": s.ray, "lanes": evaluator.lanes_per_node(), "depth": evaluator.depth} if s.ray else None,
             "prices": ledger.prices.model_dump() if ledger.prices else None,
             "problems": [p.name for p in problems],
             "started_at": now_iso(),

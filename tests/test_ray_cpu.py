@@ -86,6 +86,18 @@ def lanes(out: Path) -> list[dict]:
     return [json.loads(line) for line in (out / "lanes.jsonl").read_text().splitlines()]
 
 
+def test_a_lanes_depth_is_the_runs_threads_spread_over_the_lanes():
+    """Every evaluation takes a fresh worker whose imports outlast its turn on a GPU, so a lane takes a
+    share of the run's threads at once and keeps as many spares; within bounds, or as the user asked."""
+    from tools.harness.ray_lanes import IN_FLIGHT, MAX_DEPTH, lane_depth
+
+    assert lane_depth(4, 1) == 4  # one GPU: as many as a run without Ray keeps
+    assert lane_depth(24, 8) == 3 and lane_depth(25, 8) == 4
+    assert lane_depth(1, 8) == IN_FLIGHT  # one builds while another measures
+    assert lane_depth(100, 1) == lane_depth(100, 0) == MAX_DEPTH
+    assert lane_depth(4, 1, asked=9) == 9 and lane_depth(4, 1, asked=1) == 1
+
+
 def test_without_ray_installed_says_how_to_install_it(tmp_path):
     code = "import sys; sys.modules['ray'] = None; from agent.cli import main; sys.argv[0] = 'agent'; main()"
     cmd = [sys.executable, "-c", code, *solve_cmd(tmp_path / "r", "auto")[len(AGENT) :]]
@@ -175,6 +187,7 @@ def test_a_run_uses_both_nodes_and_loses_nothing_when_one_dies(cluster, builds, 
     assert f"ray lane {second.node_id[:8]}/0" in log and "dropped" in log
     config = json.loads((out / "run_config.json").read_text())
     assert len(config["ray"]["lanes"]) == 2
+    assert config["ray"]["depth"] == 2  # two threads over two lanes, and never fewer than two a lane
     status = subprocess.run(AGENT + ["status", str(out)], env=agent_env(), capture_output=True, text=True, timeout=120)
     assert status.returncode == 0, status.stderr
     assert "problems 2/2 finished" in status.stdout
@@ -240,16 +253,22 @@ def test_the_lanes_follow_nodes_joining_and_leaving(cluster, tmp_path):
     """A node that joins gets a lane within the pool's next look at the cluster; one that leaves loses it."""
     from tools.harness.config import EvalConfig
     from tools.harness.ray_evaluator import RayEvaluator
+    from tools.harness.ray_lanes import IN_FLIGHT, lane_depth
 
     c, _ = cluster
-    ev = RayEvaluator(EvalConfig(platform="cpu", cache_dir=tmp_path / "cache"), c.address)
+    ev = RayEvaluator(EvalConfig(platform="cpu", cache_dir=tmp_path / "cache"), c.address, threads=5)
     try:
         before = set(ev.lane_devices())
         assert before and all("/" in lane for lane in before)
+        # five threads over the lanes there at the start: each lane takes that share, and keeps as many spares
+        assert ev.depth == lane_depth(5, len(before)) > IN_FLIGHT
+        assert {lane.info["spares"] for lane in ev.pool.alive()} == {ev.depth}
         with _environ(PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")):
             third = c.add_node(num_cpus=1)
         assert _until(lambda: set(ev.lane_devices()) == before | {f"{third.node_id[:8]}/0"}), ev.lane_devices()
-        assert f"{third.node_id[:8]} ({ev.pool.lanes[f'{third.node_id[:8]}/0'].host})" in ev.lanes_per_node()
+        joined = ev.pool.lanes[f"{third.node_id[:8]}/0"]
+        assert f"{third.node_id[:8]} ({joined.host})" in ev.lanes_per_node()
+        assert joined.info["spares"] == ev.depth
         c.remove_node(third, allow_graceful=False)
         assert _until(lambda: set(ev.lane_devices()) == before), ev.lane_devices()
     finally:

@@ -97,6 +97,8 @@ def solve(args, address: str | None, out: Path) -> dict:
         "per_hour": len(results) / wall * 3600,
         "nodes": len({r["node"] for r in lanes}),
         "lane_busy_s": sum(r["end"] - r["start"] for r in lanes),
+        # waiting for a spare's imports: what bounds a GPU lane whose evaluations outnumber its spares
+        "worker_wait_s": statistics.mean(r.get("worker_wait", 0.0) for r in lanes),
     }
 
 
@@ -165,12 +167,13 @@ def overhead(args, address: str) -> dict[str, list[float]]:
 
 def table(args, rows: list[tuple[str, dict]], times: dict[str, list[float]]) -> str:
     lines = [
-        "| run | lanes (nodes) | candidates | wall s | candidates/hour | lane busy s |",
-        "|---|---|---|---|---|---|",
+        "| run | lanes (nodes) | candidates | wall s | candidates/hour | lane busy s | mean worker wait s |",
+        "|---|---|---|---|---|---|---|",
     ]
     for label, r in rows:
         lines.append(
-            f"| {label} | {r['nodes']} | {r['candidates']} | {r['wall_s']:.0f} | {r['per_hour']:.0f} | {r['lane_busy_s']:.0f} |"
+            f"| {label} | {r['nodes']} | {r['candidates']} | {r['wall_s']:.0f} | {r['per_hour']:.0f} "
+            f"| {r['lane_busy_s']:.0f} | {r['worker_wait_s']:.2f} |"
         )
     med = {k: statistics.median(v) for k, v in times.items()}
     call = statistics.median(d - n for d, n in zip(times["ray"], times["ray_node"], strict=True))

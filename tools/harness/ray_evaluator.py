@@ -14,8 +14,8 @@ import threading
 from pathlib import Path
 
 from tools.harness.config import EvalConfig
-from tools.harness.ray_lanes import IN_FLIGHT
-from tools.harness.ray_pool import Lane, LanePool, connect
+from tools.harness.ray_lanes import lane_depth
+from tools.harness.ray_pool import Lane, LanePool, connect, offered_lanes
 from tools.harness.result_cache import NamedLocks, ResultCache
 from tools.harness.results import EvalResult
 from tools.harness.workspace import source_hash, text_key
@@ -48,19 +48,30 @@ class LaneBook:
 
 class RayEvaluator:
     compile_only = False  # kernels are run, on the cluster's nodes
-    spares = None  # spare workers wait on the nodes: IN_FLIGHT per lane
+    spares = None  # spare workers wait on the nodes: `depth` per lane
 
-    def __init__(self, config: EvalConfig, address: str, lane_log: Path | None = None, cache_dir_given: bool = True):
+    def __init__(
+        self,
+        config: EvalConfig,
+        address: str,
+        lane_log: Path | None = None,
+        cache_dir_given: bool = True,
+        threads: int = 1,
+        spares_asked: int | None = None,
+    ):
         """`cache_dir_given`: the user named the cache folder, so every node uses that path (shared
-        storage, or the same local path); otherwise each node uses its own default."""
+        storage, or the same local path); otherwise each node uses its own default. `threads`: the
+        evaluations the run asks for at once, spread over the lanes the cluster offers at the start;
+        `spares_asked`: the user's spares (HIPGEN_SPARES), which set each lane's depth instead."""
         self.config = config
         self.address = address
         self.platform = get_platform(config.platform)
         self.lanes = LaneBook(lane_log)
-        node_config = config.model_copy(update={"gpus": None, "spares": IN_FLIGHT})
         exclude = None if cache_dir_given else {"cache_dir"}
         self._connected = connect(address)
-        self.pool = LanePool(self.platform, node_config.model_dump_json(exclude=exclude))
+        self.depth = lane_depth(threads, offered_lanes(self.platform), spares_asked)
+        node_config = config.model_copy(update={"gpus": None, "spares": self.depth})
+        self.pool = LanePool(self.platform, node_config.model_dump_json(exclude=exclude), self.depth)
         self.pool.on_new_lane = self.lanes.join
         self.pool.start()
         for lane in self.pool.alive():
@@ -88,7 +99,7 @@ class RayEvaluator:
         alive = self.pool.alive()
         first = alive[0].info["device"] if alive else {}
         nodes = sorted({lane.node for lane in alive})
-        return {**first, "ray_address": self.address, "ray_nodes": len(nodes)}
+        return {**first, "ray_address": self.address, "ray_nodes": len(nodes), "ray_lane_depth": self.depth}
 
     def lane_devices(self) -> list[str]:
         return [lane.name for lane in self.pool.alive()]

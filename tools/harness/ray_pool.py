@@ -97,9 +97,17 @@ class Lane:
     dead: bool = False
 
 
+def offered_lanes(platform) -> int:
+    """The lanes the cluster's live nodes offer now, before any lane actor starts."""
+    import ray
+
+    return sum(platform.ray_lanes(n.get("Resources", {})) for n in ray.nodes() if n.get("Alive"))
+
+
 class LanePool:
-    def __init__(self, platform, config_json: str, refresh_s: float = 10.0):
-        self.platform, self.config_json, self.refresh_s = platform, config_json, refresh_s
+    def __init__(self, platform, config_json: str, depth: int = IN_FLIGHT, refresh_s: float = 10.0):
+        """`depth`: evaluations each lane takes at once (tools.harness.ray_lanes.lane_depth)."""
+        self.platform, self.config_json, self.depth, self.refresh_s = platform, config_json, depth, refresh_s
         self.lanes: dict[str, Lane] = {}
         self.dropped: list[dict] = []  # {"lane", "node", "why"} for every lane lost during the run
         self.unfit: dict[str, str] = {}  # node -> why it cannot evaluate (asked again only if it rejoins)
@@ -169,7 +177,7 @@ class LanePool:
         options = dict(self.platform.ray_lane_options())
         actor = ray.remote(LaneHost).options(
             **options,
-            max_concurrency=IN_FLIGHT + 2,
+            max_concurrency=self.depth + 2,  # and its info and close calls
             max_restarts=0,
             scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
         )
@@ -228,7 +236,7 @@ class LanePool:
         deadline = time.monotonic() + NO_LANE_WAIT_S
         with self._cond:
             while True:
-                open_ = [lane for lane in self.lanes.values() if not lane.dead and lane.in_flight < IN_FLIGHT]
+                open_ = [lane for lane in self.lanes.values() if not lane.dead and lane.in_flight < self.depth]
                 if open_:
                     pick = next((lane for lane in open_ if lane.name == prefer), None)
                     pick = pick or min(open_, key=lambda lane: lane.in_flight)
