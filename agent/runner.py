@@ -73,8 +73,7 @@ def make_evaluator(
         if s.gpus:
             raise ConfigError("--gpus does not apply with --ray: Ray gives every GPU of the cluster a lane.")
 
-        given = s.model_fields_set
-        return RayEvaluator(config, s.ray, lane_log, "cache_dir" in given, s.threads(), s.spares)
+        return RayEvaluator(config, s.ray, lane_log, "cache_dir" in s.model_fields_set, s.threads(), s.spares)
     offline = get_platform(platform).build_only_evaluator(config, arch_required) if build_only else None
     return offline or Evaluator(config, lane_log=lane_log)
 

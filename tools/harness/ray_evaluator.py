@@ -69,9 +69,9 @@ class RayEvaluator:
         self.lanes = LaneBook(lane_log)
         exclude = None if cache_dir_given else {"cache_dir"}
         self._connected = connect(address)
-        self.depth = lane_depth(threads, offered_lanes(self.platform), spares_asked)
-        node_config = config.model_copy(update={"gpus": None, "spares": self.depth})
-        self.pool = LanePool(self.platform, node_config.model_dump_json(exclude=exclude), self.depth)
+        depth = lane_depth(threads, offered_lanes(self.platform), spares_asked)
+        node_config = config.model_copy(update={"gpus": None, "spares": depth})
+        self.pool = LanePool(self.platform, node_config.model_dump_json(exclude=exclude), depth)
         self.pool.on_new_lane = self.lanes.join
         self.pool.start()
         for lane in self.pool.alive():
@@ -99,7 +99,12 @@ class RayEvaluator:
         alive = self.pool.alive()
         first = alive[0].info["device"] if alive else {}
         nodes = sorted({lane.node for lane in alive})
-        return {**first, "ray_address": self.address, "ray_nodes": len(nodes), "ray_lane_depth": self.depth}
+        return {**first, "ray_address": self.address, "ray_nodes": len(nodes)}
+
+    @property
+    def depth(self) -> int:
+        """Evaluations each lane takes at once, and spares it keeps on its node."""
+        return self.pool.depth
 
     def lane_devices(self) -> list[str]:
         return [lane.name for lane in self.pool.alive()]
