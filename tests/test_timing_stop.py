@@ -58,9 +58,9 @@ def test_an_interleaved_cpu_run_stops_above_the_target_only_when_asked():
     platform.seal_timers()
     a = torch.randn(128, 128)
 
-    def slow(x):
+    def slow(x):  # 64 steps: with 16 the measured ratio was only about 5x, and a loaded CI machine saw it below 2
         y = x[0]
-        for _ in range(16):
+        for _ in range(64):
             y = torch.tanh(y @ a)
         return y
 
