@@ -70,8 +70,14 @@ def test_an_interleaved_cpu_run_stops_above_the_target_only_when_asked():
     make = lambda i: ([torch.randn(128, 128)], [torch.randn(128, 128)])
     # min_trials above what the budget allows, so without a decision the pass runs all 40 pairs
     kw = dict(warmup=1, budget_s=0.01, min_trials=40, max_trials=40)
-    decided = interleaved(platform, slow, fast, make, lambda c, r: None, decide_above=2.0, **kw)
-    assert decided.stopped_by == "above target"  # about 20x; noise on a loaded machine delays it at worst
+    # Up to three passes: beside a Ray cluster starting on the same two cores, 1 pass in 180 measured the
+    # 20x apart as under 2x (and CI failed on it twice); a stop rule that never decides fails all three.
+    for _ in range(3):
+        decided = interleaved(platform, slow, fast, make, lambda c, r: None, decide_above=2.0, **kw)
+        if decided.stopped_by == "above target":
+            break
+    # about 20x; noise on a loaded machine delays it at worst
+    assert decided.stopped_by == "above target", (decided.stopped_by, decided.ref_ms, decided.cand_ms)
     assert len(decided.cand_ms) < 40
     assert {"warmup", "guard", "inputs", "timed", "verify"} <= set(decided.steps)
     full = interleaved(platform, slow, fast, make, lambda c, r: None, **kw)
